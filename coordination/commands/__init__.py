@@ -37,8 +37,15 @@ database_option = click.option(
 
 
 def open_engine(url: str | None, *, require_schema: bool = True) -> Engine:
-    """An engine for ``url``; with ``require_schema``, a clear error if `init` was never run."""
+    """An engine for ``url``; with ``require_schema``, a clear error if `init` was never run.
+
+    Inside a click command the engine is disposed when the command ends, so no pooled
+    connection outlives it.
+    """
     engine = make_engine(database_url(url))
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(engine.dispose)
     if require_schema:
         try:
             tables = set(inspect(engine).get_table_names())
