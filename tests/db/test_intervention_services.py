@@ -70,7 +70,7 @@ def test_intervention_from_natural_keys(session, scenario):
     assert sorted(
         (p.country_code, p.area.code if p.area else "") for p in intervention.places
     ) == [
-        ("BD", None),
+        ("BD", ""),
         ("BD", "BD-C"),
         ("KH", "KH-12"),
     ]
