@@ -201,6 +201,9 @@ def _read(files: list[Path], problems: list[Problem]) -> dict[str, list[_Item]]:
                 Problem(path.name, "", "", f"not valid YAML: {' '.join(str(error).split())}")
             )
             continue
+        except ValueError as error:  # an impossible date such as 2025-13-01
+            problems.append(Problem(path.name, "", "", f"cannot read a value: {error}"))
+            continue
         if content is None:
             continue
         if not isinstance(content, dict):

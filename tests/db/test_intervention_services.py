@@ -67,9 +67,7 @@ def test_intervention_from_natural_keys(session, scenario):
         ("Sida", "funding"),
     ]
     assert [o.acronym for o in intervention.funders] == ["Sida"]
-    assert sorted(
-        (p.country_code, p.area.code if p.area else "") for p in intervention.places
-    ) == [
+    assert sorted((p.country_code, p.area.code if p.area else "") for p in intervention.places) == [
         ("BD", ""),
         ("BD", "BD-C"),
         ("KH", "KH-12"),
