@@ -219,14 +219,15 @@ def _replace_participations(
     wanted: list[tuple[Organisation, OrganisationRole]],
 ) -> None:
     """Keep the participations still wanted, drop the others, add the new ones."""
-    current = {(id(p.organisation), p.role): p for p in owner.participations}
+    participations: list[Any] = owner.participations
+    current = {(id(p.organisation), p.role): p for p in participations}
     keys = [(id(organisation), role) for organisation, role in wanted]
     for key, participation in list(current.items()):
         if key not in keys:
-            owner.participations.remove(participation)
+            participations.remove(participation)
     for (organisation, role), key in zip(wanted, keys, strict=True):
         if key not in current:
-            owner.participations.append(link(organisation=organisation, role=role))
+            participations.append(link(organisation=organisation, role=role))
 
 
 # --------------------------------------------------------------------------- results
@@ -474,11 +475,11 @@ def _apply_intervention(
                 problems.collect(error)
         seen: set[tuple[str, int | None]] = set()
         for country, area in places:
-            key = (country.code, id(area) if area is not None else None)
-            if key in seen:
+            place_key = (country.code, id(area) if area is not None else None)
+            if place_key in seen:
                 label = f"{area.name}, {country.name}" if area is not None else country.name
                 problems.add("places", f"{label} is listed twice")
-            seen.add(key)
+            seen.add(place_key)
 
     lead = resolved.get("lead_organisation", intervention.lead_organisation)
     participations = None

@@ -151,7 +151,7 @@ def _apply_organisation(
     try:
         if get("acronym") is not UNSET:
             acronym = to_text(get("acronym"), "acronym", required=True, max_length=40)
-            check_acronym_available(session, acronym, organisation_id=organisation.id)
+            check_acronym_available(session, acronym or "", organisation_id=organisation.id)
     except ValidationError as error:
         problems.collect(error)
     old_kind = organisation.stakeholder_type
