@@ -179,6 +179,8 @@ def test_demo_has_exactly_the_deliberate_duplicates(demo):
         assert [p.area.code for p in a.places] == [p.area.code for p in b.places]
         assert {g.code for g in a.target_groups} == {g.code for g in b.target_groups}
         assert _dates_intersect(a, b)
+        lead_a, lead_b = a.lead_organisation, b.lead_organisation
+        assert not set(lead_a.partnerships) & set(lead_b.partnerships)
 
 
 def test_demo_has_unconnected_organisations_working_side_by_side(demo):
