@@ -60,9 +60,17 @@ def serve(database: str | None, host: str, port: int, threads: int) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--fixtures",
+    "fixtures",
+    metavar="NAME|PATH",
+    default="demo",
+    show_default=True,
+    help="Fixture set to load (a set in the repository's fixtures/, a directory or a file).",
+)
 @click.option("--no-serve", is_flag=True, help="Prepare the demo database, then stop.")
 @reports_errors
-def demo(path: Path, host: str, port: int, no_serve: bool) -> None:
+def demo(path: Path, host: str, port: int, fixtures: str, no_serve: bool) -> None:
     """Build a fresh demo database (scenario data and one account per role) and serve it.
 
     Demo only: the accounts use published passwords.
@@ -76,7 +84,7 @@ def demo(path: Path, host: str, port: int, no_serve: bool) -> None:
         for line in prepare_database(engine):
             click.echo(line)
         with transaction(engine, actor="cli:demo") as session:
-            summary = load_fixtures(session, "demo")
+            summary = load_fixtures(session, fixtures)
             accounts = create_demo_accounts(session)
     finally:
         engine.dispose()

@@ -93,7 +93,21 @@ def create_project(
 ) -> Project:
     """A new project. ``organisations`` are (organisation, IATI role) pairs."""
     project = Project()
-    _apply_project(session, project, dict(locals_without(locals(), "session", "project")))
+    values = {
+        "code": code,
+        "title": title,
+        "description": description,
+        "budget": budget,
+        "currency": currency,
+        "start_date": start_date,
+        "end_date": end_date,
+        "status": status,
+        "iati_identifier": iati_identifier,
+        "organisations": organisations,
+        "countries": countries,
+        "themes": themes,
+    }
+    _apply_project(session, project, values)
     session.add(project)
     session.flush()
     return project
@@ -104,10 +118,6 @@ def update_project(session: Session, project: Project, **changes: Any) -> Projec
     _apply_project(session, project, changes)
     session.flush()
     return project
-
-
-def locals_without(values: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if key not in names}
 
 
 def _apply_project(session: Session, project: Project, values: dict[str, Any]) -> None:
@@ -394,7 +404,23 @@ def create_intervention(
     - ``results``: results of ``project`` this intervention serves (rows or codes).
     """
     intervention = Intervention()
-    values = locals_without(locals(), "session", "intervention")
+    values = {
+        "code": code,
+        "title": title,
+        "intervention_type": intervention_type,
+        "lead_organisation": lead_organisation,
+        "start_date": start_date,
+        "themes": themes,
+        "places": places,
+        "end_date": end_date,
+        "description": description,
+        "partners": partners,
+        "funders": funders,
+        "target_groups": target_groups,
+        "status": status,
+        "project": project,
+        "results": results,
+    }
     _apply_intervention(session, intervention, values, creating=True)
     session.add(intervention)
     session.flush()
