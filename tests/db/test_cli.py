@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from admin.cli import build_cli
 from coordination.cli import cli
 from coordination.db import make_engine
-from coordination.models import Intervention, User
+from coordination.models import Intervention, Organisation, User
 from coordination.services.accounts import authenticate
 from coordination.services.fixtures import DEMO_ACCOUNTS
 from tests import factories
@@ -285,3 +285,18 @@ def test_demo_serves_with_the_demo_flag(tmp_path, fake_server):
         "DEMO": True,
     }
     assert fake_server["served"][1]["port"] == 5000
+
+
+def test_a_refusal_found_while_writing_still_writes_nothing(db_url, tmp_path):
+    # The checks do not validate e-mail syntax; the person service does, mid-write.
+    path = tmp_path / "late.yaml"
+    path.write_text(
+        "organisations:\n  - {acronym: EARLY, name: Written first, type: ngo}\n"
+        "people:\n  - {name: Someone, email: not-an-address, organisation: EARLY}\n"
+    )
+    lines = fails_with(run(["load-fixtures", str(path), "--database", db_url]), "not an e-mail")
+    assert "late.yaml: people[0] (not-an-address): email:" in lines[1]
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Organisation)) == 0
+    engine.dispose()
