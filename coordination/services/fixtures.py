@@ -459,6 +459,13 @@ class _Checker:
         data = item.data
         self.keys(item, _SPECS["people"], data)
         self.vocabulary(item, "sex", Sex, data.get("sex"))
+        email = data.get("email")
+        if (
+            isinstance(email, str)
+            and email.strip()
+            and not stakeholders.looks_like_email(email.strip())
+        ):
+            self.problem(item, "email", f"{email!r} is not an e-mail address")
         if data.get("organisation") not in (None, ""):
             self.organisation(item, "organisation", data["organisation"])
 

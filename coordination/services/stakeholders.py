@@ -59,6 +59,15 @@ __all__ = [
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def looks_like_email(text: str) -> bool:
+    """A plausible address: something@domain.tld, no spaces (delivery is the real test).
+
+    >>> looks_like_email("a.mehra@ilo.example.org"), looks_like_email("a.mehra@ilo")
+    (True, False)
+    """
+    return bool(_EMAIL.match(text))
+
+
 # --------------------------------------------------------------------------- organisations
 
 
@@ -312,7 +321,7 @@ def _apply_person(session: Session, person: Person, values: dict[str, Any]) -> N
         try:
             email = to_text(values["email"], "email", max_length=254)
             email = email.lower() if email else None
-            if email and not _EMAIL.match(email):
+            if email and not looks_like_email(email):
                 problems.add("email", f"{email!r} is not an e-mail address")
             elif email:
                 clash = session.scalars(select(Person).where(Person.email == email)).first()

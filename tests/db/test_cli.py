@@ -288,14 +288,14 @@ def test_demo_serves_with_the_demo_flag(tmp_path, fake_server):
 
 
 def test_a_refusal_found_while_writing_still_writes_nothing(db_url, tmp_path):
-    # The checks do not validate e-mail syntax; the person service does, mid-write.
+    # The checks leave text lengths to the services, which refuse them mid-write.
     path = tmp_path / "late.yaml"
     path.write_text(
         "organisations:\n  - {acronym: EARLY, name: Written first, type: ngo}\n"
-        "people:\n  - {name: Someone, email: not-an-address, organisation: EARLY}\n"
+        f"people:\n  - {{name: {'x' * 201}, email: someone@example.org, organisation: EARLY}}\n"
     )
-    lines = fails_with(run(["load-fixtures", str(path), "--database", db_url]), "not an e-mail")
-    assert "late.yaml: people[0] (not-an-address): email:" in lines[1]
+    lines = fails_with(run(["load-fixtures", str(path), "--database", db_url]), "the limit is 200")
+    assert "late.yaml: people[0] (someone@example.org): name:" in lines[1]
     engine = make_engine(db_url)
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Organisation)) == 0

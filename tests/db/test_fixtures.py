@@ -276,6 +276,10 @@ def test_broken_fixture_is_refused_with_every_problem_and_writes_nothing(session
             "'a' is also used by x.yaml: organisations[0] (A)",
         ),
         ("partnerships:\n  - {name: P, type: mou, members: [ILO]}\n", "unknown organisation 'ILO'"),
+        (
+            "people:\n  - {name: P, email: p@nowhere}\n",
+            "email: 'p@nowhere' is not an e-mail address",
+        ),
         ("bodies:\n  - {name: B, type: network, members: [{}]}\n", "not both or neither"),
         (
             "interventions:\n  - {code: I, title: T, type: training, lead: X, start_date: 2025-13-01, themes: [x]}\n",
