@@ -326,11 +326,14 @@ class _Checker:
             self.problem(item, field, f"{value!r} is not a date (use YYYY-MM-DD)")
             return None
 
-    def dates(self, item: _Item, start_field: str, end_field: str, data: Mapping[str, Any]) -> None:
-        start = self.date(item, start_field, data.get(start_field))
-        end = self.date(item, end_field, data.get(end_field))
-        if start and end and end < start:
-            self.problem(item, end_field, f"ends on {end}, before it starts ({start})")
+    def dates(
+        self, item: _Item, data: Mapping[str, Any], start: str, end: str, prefix: str = ""
+    ) -> None:
+        """``data[start]`` and ``data[end]`` are dates, the end not before the start."""
+        first = self.date(item, prefix + start, data.get(start))
+        last = self.date(item, prefix + end, data.get(end))
+        if first and last and last < first:
+            self.problem(item, prefix + end, f"ends on {last}, before it starts ({first})")
 
     def listing(self, item: _Item, field: str, value: Any) -> list[Any]:
         if value is None:
@@ -473,7 +476,7 @@ class _Checker:
         data = item.data
         self.keys(item, _SPECS["projects"], data)
         self.vocabulary(item, "status", ActivityStatus, data.get("status"))
-        self.dates(item, "start_date", "end_date", data)
+        self.dates(item, data, "start_date", "end_date")
         organisations = data.get("organisations") or {}
         if not isinstance(organisations, dict):
             self.problem(item, "organisations", "must map IATI roles to lists of acronyms")
@@ -528,7 +531,7 @@ class _Checker:
         )
         for value in self.listing(item, "countries", data.get("countries")):
             self.country(item, "countries", value)
-        self.dates(item, "start_date", "end_date", data)
+        self.dates(item, data, "start_date", "end_date")
 
     def check_body(self, item: _Item) -> None:
         data = item.data
@@ -558,12 +561,7 @@ class _Checker:
                     item, f"{field}.person", f"unknown person {member['person']!r} (use the e-mail)"
                 )
             self.vocabulary(item, f"{field}.role", BodyRole, member.get("role"))
-            self.dates(
-                item,
-                f"{field}.since",
-                f"{field}.until",
-                {f"{field}.since": member.get("since"), f"{field}.until": member.get("until")},
-            )
+            self.dates(item, member, "since", "until", prefix=f"{field}.")
 
     def check_intervention(self, item: _Item) -> None:
         data = item.data
@@ -589,7 +587,7 @@ class _Checker:
         self.codes(item, "target_groups", groups, self.target_groups, "target group")
         for index, place in enumerate(self.listing(item, "places", data.get("places"))):
             self.place(item, f"places[{index}]", place)
-        self.dates(item, "start_date", "end_date", data)
+        self.dates(item, data, "start_date", "end_date")
         project = data.get("project")
         if project not in (None, "") and str(project) not in self.project_results:
             self.problem(item, "project", f"unknown project {project!r}")
