@@ -70,8 +70,14 @@ def _plain(value: Any) -> Any:
 
 
 def _identity(obj: Any) -> str:
-    identity = inspect(obj).identity
+    state = inspect(obj)
+    identity = state.identity
     if identity is None:
+        # Rows inserted by this flush get their identity key only after it, but their
+        # primary key is already set; without it every new row would share the key "?"
+        # and a transaction creating several rows of one type would log only one.
+        identity = tuple(state.mapper.primary_key_from_instance(obj))
+    if not identity or any(part is None for part in identity):
         return "?"
     return ":".join(str(part) for part in identity)
 
