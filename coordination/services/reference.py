@@ -61,14 +61,38 @@ def _sync_countries(session: Session) -> int:
     return len(new)
 
 
+# ISO 3166-2 sometimes puts a geographical grouping above the first administrative level
+# (Indonesia's island groups above its provinces). Areas should be ADM1, the level 3W
+# data and governments use, so such groupings are replaced by their children.
+_GROUPING_TYPES = {"Geographical unit", "Geographical region", "Geographical entity"}
+
+
+def first_level_subdivisions() -> list:
+    """ISO 3166-2 subdivisions at the first administrative level, for every country."""
+    top = [s for s in pycountry.subdivisions if s.parent_code is None]
+    groupings = {
+        s.code
+        for s in top
+        if s.type in _GROUPING_TYPES
+        and any(
+            c.parent_code == s.code for c in pycountry.subdivisions.get(country_code=s.country_code)
+        )
+    }
+    return [
+        s
+        for s in pycountry.subdivisions
+        if (s.parent_code is None and s.code not in groupings) or s.parent_code in groupings
+    ]
+
+
 def _sync_areas(session: Session) -> int:
     existing_codes = set(session.scalars(select(Area.code).where(Area.code.is_not(None))))
     existing_names = {
         (row[0], row[1]) for row in session.execute(select(Area.country_code, Area.name))
     }
     new = []
-    for sub in pycountry.subdivisions:
-        if sub.parent_code is not None or sub.code in existing_codes:
+    for sub in first_level_subdivisions():
+        if sub.code in existing_codes:
             continue
         key = (sub.country_code, sub.name)
         if key in existing_names:
