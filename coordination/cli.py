@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from coordination.commands import maintenance
 from coordination.commands.database import init, load_fixtures_command
 from coordination.commands.users import users
 
@@ -17,6 +18,7 @@ COMMANDS: list[click.Command] = [
     init,
     load_fixtures_command,
     users,
+    *maintenance.COMMANDS,
 ]
 
 
