@@ -42,7 +42,7 @@ VALUE = Numeric(18, 4)
 def _number(value: Any) -> str:
     if value is None:
         return "-"
-    return str(value.normalize()) if isinstance(value, Decimal) else str(value)
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
 
 
 class Result(ReprMixin, Timestamped, Versioned, Base):
