@@ -548,7 +548,9 @@ th, td { border: 1px solid #c8d0d8; padding: 1.2mm 1.5mm; vertical-align: top; t
 th { background: #dde6f0; }
 tr { page-break-inside: avoid; }
 td.number, th.number { text-align: right; }
-table.facts th { width: 45mm; }
+table.facts td:first-child { width: 55mm; font-weight: bold; }
+table.iptt { font-size: 7pt; }
+table.iptt td:nth-child(3) { width: 70mm; }
 .badge { color: white; padding: 0.3mm 1.5mm; border-radius: 2mm; font-size: 7.5pt; white-space: nowrap; }
 .muted { color: #666; }
 """
@@ -556,24 +558,31 @@ table.facts th { width: 45mm; }
 
 def render_html(report: Report) -> str:
     """A self-contained HTML page (inline CSS and SVG charts) that WeasyPrint lays out."""
-    facts = _table(
-        ["Fact", "Value"],
-        [[html.escape(label), _text(value)] for label, value in report.facts],
-        "facts",
+    facts = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>{_text(value)}</td></tr>"
+        for label, value in report.facts
     )
+    facts = f'<table class="facts"><tbody>{facts}</tbody></table>'
+    counts = {status: 0 for status in STATUS_COLOURS}
+    for item in report.progress:
+        counts[item.status] += 1
+    overview = " ".join(f"{_badge(status)} {n}" for status, n in counts.items())
     outcome_header, outcome_rows = _outcome_rows(report)
     outcomes = _table(
         outcome_header,
         [[_text(v) for v in row[:8]] + [_badge(row[8]), _percent(row[9])] for row in outcome_rows],
     )
     header = _iptt_header(report)
+    # The page keeps the columns a reader compares; the workbook has them all.
+    shown = [h for h in header if h not in ("Level", "Measure")]
     iptt_rows = []
     for row in _iptt_rows(report):
-        cells = [_text(v) for v in row]
-        cells[header.index("Progress")] = _percent(row[header.index("Progress")])
-        cells[header.index("Status")] = _badge(row[header.index("Status")])
-        iptt_rows.append(cells)
-    iptt = _table(header, iptt_rows, "iptt")
+        cells = dict(zip(header, row, strict=True))
+        rendered = {name: _text(value) for name, value in cells.items()}
+        rendered["Progress"] = _percent(cells["Progress"])
+        rendered["Status"] = _badge(cells["Status"])
+        iptt_rows.append([rendered[name] for name in shown])
+    iptt = _table([h.replace(" updates", "") for h in shown], iptt_rows, "iptt")
     comments = (
         _table(
             ["Code", "Period", "Kind", "Text"],
@@ -624,6 +633,7 @@ def render_html(report: Report) -> str:
 <p>Donor progress report for {report.start.isoformat()} to {report.end.isoformat()},
 generated on {report.generated.isoformat()}. Only approved figures are shown.</p>
 {facts}
+<p>Indicators by status: {overview}</p>
 </section>
 <h2>Progress summary by outcome</h2>
 {outcomes}
