@@ -81,7 +81,8 @@ class PeriodData:
     category_targets: Mapping[Category, float | None] = field(default_factory=dict)
     category_actuals: Mapping[Category, Actual] = field(default_factory=dict)
     narrative: str | None = None
-    comment: str | None = None
+    comment: str | None = None  # the period's own comment
+    update_comment: str | None = None  # the reporter's comment on the approved actual
     pending: int = 0  # updates still in draft or waiting for approval
     locked: bool = False
 

@@ -126,7 +126,11 @@ def build_report(
         for i in in_window.indicators
         for p in i.periods
         if p.end >= start
-        for kind, text in (("narrative", p.narrative), ("comment", p.comment))
+        for kind, text in (
+            ("narrative", p.narrative),
+            ("reporter's comment", p.update_comment),
+            ("period comment", p.comment),
+        )
         if text
     ]
 
@@ -479,7 +483,11 @@ def _progress_chart(report: Report) -> str:
 
 
 def _sex_chart(report: Report) -> str:
-    """Actual against target for each sex category, for indicators that have them."""
+    """Per indicator, each sex category's actual against its target ("28 / 30").
+
+    Every indicator gets its own scale (its largest target or actual), so a
+    small indicator is as readable as a large one; an outline marks the target.
+    """
     rows = []
     for item in report.progress:
         sex = {k.lower(): v for k, v in item.disaggregations.items()}.get(SEX)
@@ -489,48 +497,56 @@ def _sex_chart(report: Report) -> str:
         return ""
     colours = ["#6a1b9a", "#00838f", "#ef6c00", "#546e7a"]
     categories = report.sex_categories
-    group = 12 * len(categories) + 8
-    width, label_width = 520, 70
-    height = 30 + group * len(rows)
-    largest = (
-        max(
-            (c.target or 0) if c.target else (c.actual or 0)
-            for _, sex in rows
-            for c in sex.values()
-        )
-        or 1
-    )
-    scale = (width - label_width - 60) / largest
+    bar, gap = 11, 10
+    group = bar * len(categories) + gap
+    label_width, bar_width = 60, 330
+    height = 28 + group * len(rows)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        'font-family="DejaVu Sans, sans-serif" font-size="9" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_width + bar_width + 90}" '
+        f'height="{height}" font-family="DejaVu Sans, sans-serif" font-size="8" role="img" '
         'aria-label="Actual against target by sex">'
     ]
     for index, name in enumerate(categories):
+        x = label_width + index * 110
         parts.append(
-            f'<rect x="{label_width + index * 90}" y="2" width="10" height="10" fill="{colours[index % 4]}"/>'
-            f'<text x="{label_width + index * 90 + 14}" y="11">{html.escape(name)} actual (outline: target)</text>'
+            f'<rect x="{x}" y="3" width="9" height="9" fill="{colours[index % 4]}"/>'
+            f'<text x="{x + 13}" y="11">{html.escape(name)}</text>'
         )
+    parts.append(
+        f'<rect x="{label_width + len(categories) * 110}" y="3" width="18" height="9" '
+        'fill="none" stroke="#333"/>'
+        f'<text x="{label_width + len(categories) * 110 + 22}" y="11">target</text>'
+    )
     for r, (code, sex) in enumerate(rows):
-        y0 = 24 + r * group
+        y0 = 22 + r * group
+        largest = (
+            max([c.target or 0 for c in sex.values()] + [c.actual or 0 for c in sex.values()]) or 1
+        )
+        scale = bar_width / largest
         parts.append(
-            f'<text x="{label_width - 6}" y="{y0 + 12}" text-anchor="end">{html.escape(code)}</text>'
+            f'<text x="{label_width - 6}" y="{y0 + bar}" text-anchor="end">{html.escape(code)}</text>'
         )
         for index, name in enumerate(categories):
             figures = sex.get(name)
             if figures is None:
                 continue
-            y = y0 + index * 12
+            y = y0 + index * bar
             colour = colours[index % 4]
-            if figures.actual is not None:
+            actual, target = figures.actual or 0, figures.target
+            parts.append(
+                f'<rect x="{label_width}" y="{y}" width="{actual * scale:.1f}" '
+                f'height="{bar - 2}" fill="{colour}"/>'
+            )
+            if target:
                 parts.append(
-                    f'<rect x="{label_width}" y="{y}" width="{figures.actual * scale:.1f}" height="9" fill="{colour}"/>'
+                    f'<rect x="{label_width}" y="{y}" width="{target * scale:.1f}" '
+                    f'height="{bar - 2}" fill="none" stroke="#333"/>'
                 )
-            if figures.target is not None:
-                parts.append(
-                    f'<rect x="{label_width}" y="{y}" width="{figures.target * scale:.1f}" height="9" '
-                    f'fill="none" stroke="{colour}"/>'
-                )
+            label = (
+                f"{_text(figures.actual)} / {_text(target)}" if target else _text(figures.actual)
+            )
+            end = max(actual, target or 0) * scale
+            parts.append(f'<text x="{label_width + end + 4:.1f}" y="{y + bar - 3}">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -766,6 +766,7 @@ def load_progress_snapshot(
             IndicatorUpdate.numerator,
             IndicatorUpdate.denominator,
             IndicatorUpdate.narrative,
+            IndicatorUpdate.comment.label("update_comment"),
             IndicatorUpdate.reviewed_at,
             UpdateValue.category_id,
             UpdateValue.value.label("c_value"),
@@ -822,6 +823,7 @@ def load_progress_snapshot(
                 category_actuals=approved_values[p.id].get(best.id, {}) if best is not None else {},
                 narrative=best.narrative if best is not None else None,
                 comment=p.comment,
+                update_comment=best.update_comment if best is not None else None,
                 pending=pending.get(p.id, 0),
                 locked=p.locked,
             )
