@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from coordination.analysis.progress import (
@@ -662,19 +662,19 @@ def return_update(
 # --- snapshot for progress -------------------------------------------------------
 
 
-def _float(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
 def load_progress_snapshot(
     session: Session, project_codes: Sequence[str] | None = None
 ) -> list[ProjectData]:
     """Plain data for :mod:`coordination.analysis.progress`, in a fixed number of queries.
 
-    Seven SELECTs whatever the number of indicators: projects, results, indicators,
-    categories, periods, category targets, updates with their category values. Only
-    the latest approved update of each period becomes its actual.
+    Nine SELECTs whatever the number of indicators: projects, results, indicators,
+    categories, periods, category targets, approved updates, their category values,
+    and a count of updates still waiting. Only the latest approved update of each
+    period becomes its actual. Numbers are cast to floats in SQL: converting tens of
+    thousands of Decimals in Python would cost more than the queries.
     """
+    # Core execution: plain rows, none of the ORM's per-row bookkeeping.
+    connection = session.connection()
     project_query = select(
         Project.id,
         Project.code,
@@ -685,7 +685,7 @@ def load_progress_snapshot(
     ).order_by(Project.code)
     if project_codes is not None:
         project_query = project_query.where(Project.code.in_(list(project_codes)))
-    projects = session.execute(project_query).all()
+    projects = connection.execute(project_query).all()
     if project_codes is not None and len(projects) < len(set(project_codes)):
         missing = set(project_codes) - {p.code for p in projects}
         raise NotFound(f"no project with code {', '.join(sorted(missing))}")
@@ -693,7 +693,7 @@ def load_progress_snapshot(
     if not ids:
         return []
 
-    results = session.execute(
+    results = connection.execute(
         select(
             Result.id,
             Result.project_id,
@@ -707,7 +707,7 @@ def load_progress_snapshot(
         ).where(Result.project_id.in_(ids))
     ).all()
     result_by_id = {r.id: r for r in results}
-    indicators = session.execute(
+    indicators = connection.execute(
         select(
             Indicator.id,
             Indicator.result_id,
@@ -717,18 +717,18 @@ def load_progress_snapshot(
             Indicator.aggregation,
             Indicator.ascending,
             Indicator.unit,
-            Indicator.baseline_value,
+            _as_float(Indicator.baseline_value),
             Indicator.position,
         )
         .join(Result, Result.id == Indicator.result_id)
         .where(Result.project_id.in_(ids))
     ).all()
     indicator_scope = select(Indicator.id).join(Result).where(Result.project_id.in_(ids))
-    categories = session.execute(
+    categories = connection.execute(
         select(
             DimensionCategory.id,
             DimensionCategory.name,
-            DimensionCategory.baseline_value,
+            _as_float(DimensionCategory.baseline_value),
             IndicatorDimension.indicator_id,
             IndicatorDimension.name.label("dimension"),
         )
@@ -736,13 +736,13 @@ def load_progress_snapshot(
         .where(IndicatorDimension.indicator_id.in_(indicator_scope))
         .order_by(IndicatorDimension.position, DimensionCategory.position)
     ).all()
-    periods = session.execute(
+    periods = connection.execute(
         select(
             IndicatorPeriod.id,
             IndicatorPeriod.indicator_id,
             IndicatorPeriod.start_date,
             IndicatorPeriod.end_date,
-            IndicatorPeriod.target_value,
+            _as_float(IndicatorPeriod.target_value),
             IndicatorPeriod.comment,
             IndicatorPeriod.locked,
         )
@@ -752,88 +752,95 @@ def load_progress_snapshot(
     period_scope = select(IndicatorPeriod.id).where(
         IndicatorPeriod.indicator_id.in_(indicator_scope)
     )
-    targets = session.execute(
-        select(PeriodTarget.period_id, PeriodTarget.category_id, PeriodTarget.target_value).where(
-            PeriodTarget.period_id.in_(period_scope)
-        )
-    ).all()
-    updates = session.execute(
+    targets = connection.execute(
         select(
-            IndicatorUpdate.id,
+            PeriodTarget.period_id,
+            PeriodTarget.category_id,
+            _as_float(PeriodTarget.target_value),
+        ).where(PeriodTarget.period_id.in_(period_scope))
+    ).all()
+    approved_scope = select(IndicatorUpdate.id).where(
+        IndicatorUpdate.period_id.in_(period_scope),
+        IndicatorUpdate.status == UpdateStatus.APPROVED,
+    )
+    # Ordered so that the last row of each period is its latest approval.
+    approved = connection.execute(
+        select(
             IndicatorUpdate.period_id,
-            IndicatorUpdate.status,
-            IndicatorUpdate.value,
-            IndicatorUpdate.numerator,
-            IndicatorUpdate.denominator,
+            IndicatorUpdate.id,
+            _as_float(IndicatorUpdate.value),
+            _as_float(IndicatorUpdate.numerator),
+            _as_float(IndicatorUpdate.denominator),
             IndicatorUpdate.narrative,
-            IndicatorUpdate.comment.label("update_comment"),
-            IndicatorUpdate.reviewed_at,
-            UpdateValue.category_id,
-            UpdateValue.value.label("c_value"),
-            UpdateValue.numerator.label("c_numerator"),
-            UpdateValue.denominator.label("c_denominator"),
+            IndicatorUpdate.comment,
         )
-        .outerjoin(UpdateValue, UpdateValue.update_id == IndicatorUpdate.id)
-        .where(IndicatorUpdate.period_id.in_(period_scope))
-        .order_by(IndicatorUpdate.period_id, IndicatorUpdate.id)
+        .where(IndicatorUpdate.id.in_(approved_scope))
+        .order_by(IndicatorUpdate.period_id, IndicatorUpdate.reviewed_at, IndicatorUpdate.id)
+    ).all()
+    approved_values = connection.execute(
+        select(
+            UpdateValue.update_id,
+            UpdateValue.category_id,
+            _as_float(UpdateValue.value),
+            _as_float(UpdateValue.numerator),
+            _as_float(UpdateValue.denominator),
+        ).where(UpdateValue.update_id.in_(approved_scope))
+    ).all()
+    waiting = connection.execute(
+        select(IndicatorUpdate.period_id, func.count())
+        .where(
+            IndicatorUpdate.period_id.in_(period_scope),
+            IndicatorUpdate.status != UpdateStatus.APPROVED,
+        )
+        .group_by(IndicatorUpdate.period_id)
     ).all()
 
-    category_by_id = {c.id: c for c in categories}
+    category_key = {c.id: (c.dimension, c.name) for c in categories}
     dims: dict[int, dict[str, list[str]]] = defaultdict(dict)
     baselines: dict[int, dict[tuple[str, str], float | None]] = defaultdict(dict)
     for c in categories:
         dims[c.indicator_id].setdefault(c.dimension, []).append(c.name)
-        baselines[c.indicator_id][(c.dimension, c.name)] = _float(c.baseline_value)
+        baselines[c.indicator_id][(c.dimension, c.name)] = c[2]
     period_targets: dict[int, dict[tuple[str, str], float | None]] = defaultdict(dict)
-    for t in targets:
-        c = category_by_id[t.category_id]
-        period_targets[t.period_id][(c.dimension, c.name)] = _float(t.target_value)
+    for period_id, category_id, target in targets:
+        period_targets[period_id][category_key[category_id]] = target
 
-    pending: dict[int, int] = defaultdict(int)
-    approved: dict[int, Any] = {}
-    approved_values: dict[int, dict[int, dict[tuple[str, str], Actual]]] = defaultdict(dict)
-    seen_pending: set[int] = set()
-    for row in updates:
-        if row.status == UpdateStatus.APPROVED:
-            current = approved.get(row.period_id)
-            if current is None or (row.reviewed_at, row.id) >= (current.reviewed_at, current.id):
-                approved[row.period_id] = row
-            if row.category_id is not None:
-                c = category_by_id[row.category_id]
-                approved_values[row.period_id].setdefault(row.id, {})[(c.dimension, c.name)] = (
-                    Actual(_float(row.c_value), _float(row.c_numerator), _float(row.c_denominator))
-                )
-        elif row.status in (UpdateStatus.DRAFT, UpdateStatus.SUBMITTED, UpdateStatus.RETURNED):
-            if row.id not in seen_pending:
-                seen_pending.add(row.id)
-                pending[row.period_id] += 1
+    latest = {row[0]: row for row in approved}  # the last approval of a period wins
+    wanted = {row[1] for row in latest.values()}
+    category_actuals: dict[int, dict[tuple[str, str], Actual]] = defaultdict(dict)
+    for update_id, category_id, value, numerator, denominator in approved_values:
+        if update_id in wanted:
+            category_actuals[update_id][category_key[category_id]] = Actual(
+                value, numerator, denominator
+            )
+    pending = dict(waiting)
 
     periods_by_indicator: dict[int, list[PeriodData]] = defaultdict(list)
-    for p in periods:
-        best = approved.get(p.id)
-        periods_by_indicator[p.indicator_id].append(
+    empty: dict[tuple[str, str], Any] = {}
+    for period_id, indicator_id, start, end, target, comment, locked in periods:
+        best = latest.get(period_id)
+        periods_by_indicator[indicator_id].append(
             PeriodData(
-                start=p.start_date,
-                end=p.end_date,
-                target=_float(p.target_value),
-                actual=Actual(_float(best.value), _float(best.numerator), _float(best.denominator))
-                if best is not None
-                else None,
-                category_targets=period_targets.get(p.id, {}),
-                category_actuals=approved_values[p.id].get(best.id, {}) if best is not None else {},
-                narrative=best.narrative if best is not None else None,
-                comment=p.comment,
-                update_comment=best.update_comment if best is not None else None,
-                pending=pending.get(p.id, 0),
-                locked=p.locked,
+                start=start,
+                end=end,
+                target=target,
+                actual=Actual(best[2], best[3], best[4]) if best is not None else None,
+                category_targets=period_targets.get(period_id, empty),
+                category_actuals=category_actuals.get(best[1], empty) if best else empty,
+                narrative=best[5] if best is not None else None,
+                comment=comment,
+                update_comment=best[6] if best is not None else None,
+                pending=pending.get(period_id, 0),
+                locked=locked,
             )
         )
 
     order = _logframe_order(results)
     by_project: dict[int, list[IndicatorData]] = defaultdict(list)
-    currencies = {p.id: p.currency for p in projects}
+    project_by_id = {p.id: p for p in projects}
     for i in sorted(indicators, key=lambda i: (order[i.result_id], i.position, i.code)):
         result = result_by_id[i.result_id]
+        project = project_by_id[result.project_id]
         by_project[result.project_id].append(
             IndicatorData(
                 id=i.id,
@@ -842,7 +849,7 @@ def load_progress_snapshot(
                 measure=i.measure.value,
                 aggregation=i.aggregation.value,
                 ascending=i.ascending,
-                baseline=_float(i.baseline_value),
+                baseline=i[8],
                 periods=tuple(periods_by_indicator.get(i.id, [])),
                 dimensions=tuple((d, tuple(c)) for d, c in dims.get(i.id, {}).items()),
                 category_baselines=baselines.get(i.id, {}),
@@ -850,8 +857,8 @@ def load_progress_snapshot(
                 result_title=result.title,
                 level=result.level.value,
                 unit=i.unit,
-                currency=currencies[result.project_id],
-                project_code=next(p.code for p in projects if p.id == result.project_id),
+                currency=project.currency,
+                project_code=project.code,
             )
         )
     results_by_project: dict[int, list[ResultData]] = defaultdict(list)
@@ -880,6 +887,10 @@ def load_progress_snapshot(
         )
         for p in projects
     ]
+
+
+def _as_float(column: Any) -> Any:
+    return cast(column, Float)
 
 
 def _logframe_order(results: Sequence[Any]) -> dict[int, int]:
