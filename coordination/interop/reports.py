@@ -263,7 +263,7 @@ def _period_rows(report: Report) -> tuple[list[str], list[list[Any]]]:
     for ind in report.project.indicators:
         sex_key = next((d for d, _ in ind.dimensions if d.lower() == SEX), SEX)
         for p in ind.periods:
-            actual = None
+            actual: float | None = None
             if p.actual is not None:
                 if ind.measure == "percentage" and p.actual.denominator:
                     actual = 100 * (p.actual.numerator or 0) / p.actual.denominator
@@ -272,6 +272,7 @@ def _period_rows(report: Report) -> tuple[list[str], list[list[Any]]]:
             row: list[Any] = [ind.code, ind.title, p.start, p.end, p.target, actual]
             for category in report.sex_categories:
                 value = p.category_actuals.get((sex_key, category))
+                category_actual: float | None
                 if value is not None and ind.measure == "percentage" and value.denominator:
                     category_actual = 100 * (value.numerator or 0) / value.denominator
                 else:

@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -224,3 +224,46 @@ def _is_number(text):
     except ValueError:
         return False
     return True
+
+
+def test_report_lists_meetings_and_interventions_in_the_period(session, demo):
+    from coordination.interop.reports import build_report, render_html
+    from coordination.models import Meeting
+
+    goal = session.scalars(select(Result).where(Result.code == "O2")).one()
+    factories.create_intervention(
+        session,
+        code="LEAD-2025",
+        title="Female leaders cohort 2",
+        project_id=demo.id,
+        start_date=date(2025, 3, 1),
+        end_date=date(2025, 9, 30),
+    ).results.append(goal)
+    factories.create_intervention(
+        session,
+        code="OLD",
+        project_id=demo.id,
+        start_date=date(2024, 1, 1),
+        end_date=date(2024, 6, 30),
+    )
+    session.add(
+        Meeting(
+            title="Regional tripartite-plus meeting",
+            meeting_type="regional_tripartite",
+            starts_at=datetime(2025, 5, 6, 2, 0, tzinfo=UTC),
+            ends_at=datetime(2025, 5, 7, 10, 0, tzinfo=UTC),
+            city="Bangkok",
+            country_code="TH",
+        )
+    )
+    session.commit()
+    data = build_report(session, "DW-GARMENT-ASIA", start=date(2025, 1, 1), end=date(2025, 12, 31))
+    assert [m["title"] for m in data.meetings] == ["Regional tripartite-plus meeting"]
+    assert [i["code"] for i in data.interventions] == ["LEAD-2025"]
+    assert data.interventions[0]["results"] == "O2"
+    # cumulative to the end of 2025: the 2026 periods do not count yet
+    leaders = next(p for p in data.progress if p.indicator.code == "2.1.1")
+    assert leaders.figures.target == 80 and leaders.figures.actual == 78
+    assert "Bangkok, TH" in render_html(data)
+    with pytest.raises(Exception, match="before it starts"):
+        build_report(session, "DW-GARMENT-ASIA", start=date(2025, 1, 1), end=date(2024, 1, 1))
