@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -205,6 +206,9 @@ def main() -> None:
         f"({n * args.periods:,} approved updates, {2 * n * args.periods:,} category values); "
         f"loaded in {load_seconds:.1f} s; median of {args.repeat} runs"
     )
+    print()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load} (shared: times vary with it)")
     print()
     print(f"| {'operation':<46} | {'seconds':>8} | {'SQL statements':>14} |")
     print(f"|{'-' * 48}|{'-' * 10}|{'-' * 16}|")

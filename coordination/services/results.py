@@ -14,6 +14,7 @@ row per step, with the step (and a return's reason) as its reason.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -662,9 +663,32 @@ def return_update(
 # --- snapshot for progress -------------------------------------------------------
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects.
+
+    A large snapshot creates a few hundred thousand tuples and dataclasses; the
+    collector would otherwise scan them again and again (half the build time at
+    2,000 indicators). Nothing built here forms a cycle, so nothing leaks.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_progress_snapshot(
     session: Session, project_codes: Sequence[str] | None = None
 ) -> list[ProjectData]:
+    """Plain data for :mod:`coordination.analysis.progress` (see :func:`_load_snapshot`)."""
+    with _collector_paused():
+        return _load_snapshot(session, project_codes)
+
+
+def _load_snapshot(session: Session, project_codes: Sequence[str] | None) -> list[ProjectData]:
     """Plain data for :mod:`coordination.analysis.progress`, in a fixed number of queries.
 
     Nine SELECTs whatever the number of indicators: projects, results, indicators,
