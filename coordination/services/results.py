@@ -71,6 +71,7 @@ __all__ = [
     "return_update",
     "submit_update",
     "unlock_period",
+    "update_period",
 ]
 
 MANAGERS = (UserRole.ADMIN, UserRole.MANAGER)
@@ -353,6 +354,39 @@ def create_period(
     )
     session.add(period)
     session.flush()
+    return period
+
+
+def update_period(
+    session: Session,
+    period: IndicatorPeriod,
+    actor: User,
+    *,
+    target: Any = None,
+    targets: Disaggregations | None = None,
+    comment: str | None = None,
+    reason: str | None = None,
+) -> IndicatorPeriod:
+    """A manager changes a period's targets or comment; a locked period refuses."""
+    _require_manager(actor, "change a period's targets")
+    _check_unlocked(period)
+    indicator = period.indicator
+    total = _decimal(target, "target")
+    _check_target(indicator, total, "target")
+    rows = _category_targets(indicator, total, targets or {})
+    with _audited(session, actor, reason or "targets changed"):
+        period.target_value = total
+        period.comment = comment
+        existing = {t.category_id: t for t in period.targets}
+        kept = []
+        for row in rows:
+            current = existing.get(row.category.id)
+            if current is None:
+                kept.append(row)
+            else:
+                current.target_value = row.target_value
+                kept.append(current)
+        period.targets = kept
     return period
 
 

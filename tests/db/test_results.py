@@ -394,3 +394,29 @@ def test_unknown_project_is_reported(session, world):
 
     with pytest.raises(NotFound, match="NOPE"):
         svc.load_progress_snapshot(session, ["NOPE"])
+
+
+def test_update_period_is_one_audit_row_and_refused_when_locked(session, world):
+    period, manager, partner = world["period"], world["manager"], world["partner"]
+    with pytest.raises(ValidationError):
+        svc.update_period(session, period, partner, target=120)
+    svc.update_period(
+        session,
+        period,
+        manager,
+        target=120,
+        targets={"sex": {"female": 80, "male": 40}},
+        reason="revised after the inception workshop",
+    )
+    session.commit()
+    row = audit_rows(session, "IndicatorPeriod")[-1]
+    assert row.reason == "revised after the inception workshop"
+    assert row.changes["target_value"] == ["100", "120"]
+    assert len([r for r in audit_rows(session, "IndicatorPeriod") if r.action == "update"]) == 1
+    update = svc.report_update(session, period, partner, value=50)
+    svc.submit_update(session, update, partner)
+    svc.approve_update(session, update, manager)
+    svc.lock_period(session, period, manager)
+    with pytest.raises(ValidationError) as error:
+        svc.update_period(session, period, manager, target=130)
+    assert "locked" in error.value.errors["period"]
