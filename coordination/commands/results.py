@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from coordination.analysis.progress import Thresholds, project_progress
+from coordination.analysis.progress import Thresholds, project_progress, rollup_programme
 from coordination.commands import database_option, open_engine, reports_errors
 from coordination.interop.safe_cells import safe_value
 from coordination.services.results import load_progress_snapshot
@@ -29,7 +29,18 @@ def _thresholds(on_track: float, at_risk: float) -> Thresholds:
 
 
 @click.command()
-@click.option("--project", "project_code", metavar="CODE", help="Only this project (default: all).")
+@click.option(
+    "--project",
+    "project_codes",
+    metavar="CODE",
+    multiple=True,
+    help="Only this project (repeat for several; default: all).",
+)
+@click.option(
+    "--rollup",
+    is_flag=True,
+    help="Combine the projects into one programme, indicator by indicator (matched on code).",
+)
 @click.option(
     "--format",
     "output_format",
@@ -55,7 +66,8 @@ def _thresholds(on_track: float, at_risk: float) -> Thresholds:
 @database_option
 @reports_errors
 def progress(
-    project_code: str | None,
+    project_codes: tuple[str, ...],
+    rollup: bool,
     output_format: str,
     as_of: object,
     on_track: float,
@@ -68,14 +80,21 @@ def progress(
     engine = open_engine(database)
     try:
         with Session(engine) as session:
-            projects = load_progress_snapshot(session, [project_code] if project_code else None)
+            projects = load_progress_snapshot(session, list(project_codes) or None)
     finally:
         engine.dispose()
-    items = [
-        item.as_dict()
-        for project in projects
-        for item in project_progress(project, today=today, thresholds=thresholds)
-    ]
+    if rollup:
+        try:
+            combined = rollup_programme(projects, today=today, thresholds=thresholds)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        items = [item.as_dict() for item in combined]
+    else:
+        items = [
+            item.as_dict()
+            for project in projects
+            for item in project_progress(project, today=today, thresholds=thresholds)
+        ]
     if output_format == "json":
         click.echo(json.dumps({"indicators": items}, indent=2, ensure_ascii=False))
     elif output_format == "csv":

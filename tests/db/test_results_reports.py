@@ -267,3 +267,58 @@ def test_report_lists_meetings_and_interventions_in_the_period(session, demo):
     assert "Bangkok, TH" in render_html(data)
     with pytest.raises(Exception, match="before it starts"):
         build_report(session, "DW-GARMENT-ASIA", start=date(2025, 1, 1), end=date(2024, 1, 1))
+
+
+def test_progress_rollup_of_country_projects(session, db_url):
+    manager = factories.create_organisation(session, acronym="MGR")
+    from coordination.models import User
+    from coordination.vocab import UserRole
+
+    user = User(
+        email="m@example.org", password_hash="x", role=UserRole.MANAGER, organisation=manager
+    )
+    session.add(user)
+    for code, trained, (numerator, denominator) in (("KH", 30, (10, 100)), ("BD", 60, (270, 300))):
+        project = factories.create_project(
+            session, code=code, start_date=date(2024, 1, 1), end_date=date(2025, 12, 31)
+        )
+        outcome = svc.create_result(session, project, code="O1", title="Outcome", level="outcome")
+        people = svc.create_indicator(session, outcome, code="T", title="Trained", baseline_value=0)
+        share = svc.create_indicator(
+            session, outcome, code="P", title="Share", measure="percentage", aggregation="latest"
+        )
+        for indicator, values in (
+            (people, {"value": trained}),
+            (share, {"numerator": numerator, "denominator": denominator}),
+        ):
+            period = svc.create_period(
+                session,
+                indicator,
+                start_date=date(2024, 1, 1),
+                end_date=date(2024, 12, 31),
+                target=50,
+            )
+            update = svc.report_update(session, period, user, **values)
+            svc.submit_update(session, update, user)
+            svc.approve_update(session, update, user)
+    session.commit()
+    outcome = CliRunner().invoke(
+        progress,
+        [
+            "--project",
+            "KH",
+            "--project",
+            "BD",
+            "--rollup",
+            "--format",
+            "json",
+            "--as-of",
+            "2024-12-31",
+            "--database",
+            db_url,
+        ],
+    )
+    assert outcome.exit_code == 0, outcome.output
+    items = {i["code"]: i for i in json.loads(outcome.output)["indicators"]}
+    assert items["T"]["actual"] == 90 and items["T"]["target"] == 100
+    assert items["P"]["actual"] == pytest.approx(70.0)  # 280 / 400, not the mean of 10 % and 90 %
