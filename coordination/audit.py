@@ -57,7 +57,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        # format(..., "f"): str() would turn an integral 40.0000 into "4E+1".
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple | set):

@@ -12,6 +12,7 @@ __all__ = [
     "ActivityStatus",
     "BodyRole",
     "Constituency",
+    "IndicatorAggregation",
     "IndicatorMeasure",
     "InterventionType",
     "MeetingStatus",
@@ -23,6 +24,7 @@ __all__ = [
     "Sex",
     "StakeholderType",
     "TARGET_GROUPS",
+    "UpdateStatus",
     "THEMES",
     "UserRole",
     "choices",
@@ -217,6 +219,22 @@ class IndicatorMeasure(Vocabulary):
     PERCENTAGE = "percentage", "Percentage"
     CURRENCY = "currency", "Currency"
     QUALITATIVE = "qualitative", "Qualitative"
+
+
+class IndicatorAggregation(Vocabulary):
+    """How period values combine over time."""
+
+    CUMULATIVE = "cumulative", "Cumulative (period values add up)"
+    LATEST = "latest", "Latest value (a level)"
+
+
+class UpdateStatus(Vocabulary):
+    """Where a reported actual stands in the approval workflow (Akvo RSR style)."""
+
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted for approval"
+    APPROVED = "approved", "Approved"
+    RETURNED = "returned", "Returned for revision"
 
 
 class MeetingType(Vocabulary):

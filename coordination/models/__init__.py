@@ -18,7 +18,16 @@ from coordination.models.organisations import (
     Person,
 )
 from coordination.models.reference import Area, Country, TargetGroup, Theme
-from coordination.models.results import Indicator, IndicatorPeriod, Result
+from coordination.models.results import (
+    DimensionCategory,
+    Indicator,
+    IndicatorDimension,
+    IndicatorPeriod,
+    IndicatorUpdate,
+    PeriodTarget,
+    Result,
+    UpdateValue,
+)
 
 __all__ = [
     "Area",
@@ -26,8 +35,11 @@ __all__ = [
     "Body",
     "BodyMembership",
     "Country",
+    "DimensionCategory",
     "Indicator",
+    "IndicatorDimension",
     "IndicatorPeriod",
+    "IndicatorUpdate",
     "Intervention",
     "InterventionOrganisation",
     "InterventionPlace",
@@ -35,12 +47,14 @@ __all__ = [
     "MeetingParticipant",
     "Organisation",
     "Partnership",
+    "PeriodTarget",
     "Person",
     "Project",
     "ProjectOrganisation",
     "Result",
     "TargetGroup",
     "Theme",
+    "UpdateValue",
     "User",
 ]
 

@@ -1,27 +1,48 @@
 """The results chain (logframe): results at any depth, their indicators and periods.
 
-The foundation keeps this to the structure; the results-framework work adds
-disaggregations, the update workflow and progress on top of these tables.
+An indicator has disaggregation dimensions (sex, country, any custom one) with their
+categories; a period holds the targets, total and per category. Actuals are never
+typed into a period: they arrive as :class:`IndicatorUpdate` rows that go through
+draft -> submitted -> approved (or returned), and only approved updates count. The
+latest approved update of a period is that period's actual.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from coordination.db import Base
+from coordination.db import Base, UTCDateTime
 from coordination.models._columns import ReprMixin, Timestamped, Versioned, vocabulary
 from coordination.models.interventions import Project, intervention_result
-from coordination.vocab import IndicatorMeasure, ResultLevel
+from coordination.models.organisations import Organisation, Person
+from coordination.vocab import IndicatorAggregation, IndicatorMeasure, ResultLevel, UpdateStatus
 
 if TYPE_CHECKING:
     from coordination.models.interventions import Intervention
 
-__all__ = ["Indicator", "IndicatorPeriod", "Result"]
+__all__ = [
+    "DimensionCategory",
+    "Indicator",
+    "IndicatorDimension",
+    "IndicatorPeriod",
+    "IndicatorUpdate",
+    "PeriodTarget",
+    "Result",
+    "UpdateValue",
+]
+
+VALUE = Numeric(18, 4)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
 
 
 class Result(ReprMixin, Timestamped, Versioned, Base):
@@ -77,17 +98,46 @@ class Indicator(ReprMixin, Timestamped, Versioned, Base):
     baseline_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
     baseline_date: Mapped[date | None]
     baseline_comment: Mapped[str | None]
+    aggregation: Mapped[IndicatorAggregation] = mapped_column(
+        vocabulary(IndicatorAggregation, "indicator_aggregation"),
+        default=IndicatorAggregation.CUMULATIVE,
+    )
+    means_of_verification: Mapped[str | None]
+    data_source: Mapped[str | None]
+    collection_frequency: Mapped[str | None] = mapped_column(String(40))
+    # Partners report only on indicators their organisation is responsible for.
+    responsible_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"), index=True
+    )
+    responsible_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
 
     result: Mapped[Result] = relationship(back_populates="indicators")
     periods: Mapped[list[IndicatorPeriod]] = relationship(
         back_populates="indicator", order_by="IndicatorPeriod.start_date", passive_deletes=True
     )
+    dimensions: Mapped[list[IndicatorDimension]] = relationship(
+        back_populates="indicator",
+        order_by="IndicatorDimension.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    responsible_organisation: Mapped[Organisation | None] = relationship()
+    responsible_person: Mapped[Person | None] = relationship()
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
 
 
 class IndicatorPeriod(ReprMixin, Timestamped, Versioned, Base):
+    """A reporting period with its targets; actuals come from approved updates.
+
+    ``actual_value`` predates the update workflow and is not read by progress or
+    reports: an actual counts only once an :class:`IndicatorUpdate` is approved.
+    """
+
     __tablename__ = "indicator_period"
     __label_attribute__ = "start_date"
     __table_args__ = (
@@ -102,8 +152,164 @@ class IndicatorPeriod(ReprMixin, Timestamped, Versioned, Base):
     target_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
     actual_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
     comment: Mapped[str | None]
+    locked: Mapped[bool] = mapped_column(default=False)
 
     indicator: Mapped[Indicator] = relationship(back_populates="periods")
+    targets: Mapped[list[PeriodTarget]] = relationship(
+        back_populates="period", cascade="all, delete-orphan", passive_deletes=True
+    )
+    updates: Mapped[list[IndicatorUpdate]] = relationship(
+        back_populates="period", order_by="IndicatorUpdate.id", passive_deletes=True
+    )
 
     def __str__(self) -> str:
         return f"{self.start_date} – {self.end_date}"
+
+
+class IndicatorDimension(ReprMixin, Timestamped, Versioned, Base):
+    """A disaggregation dimension of one indicator ("sex", "country", "age group")."""
+
+    __tablename__ = "indicator_dimension"
+    __label_attribute__ = "name"
+    __table_args__ = (UniqueConstraint("indicator_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(default=0)
+
+    indicator: Mapped[Indicator] = relationship(back_populates="dimensions")
+    categories: Mapped[list[DimensionCategory]] = relationship(
+        back_populates="dimension",
+        order_by="DimensionCategory.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class DimensionCategory(ReprMixin, Base):
+    """One category of a dimension ("female"), with its own baseline if known."""
+
+    __tablename__ = "dimension_category"
+    __label_attribute__ = "name"
+    __audit_parent__ = "dimension"
+    __table_args__ = (UniqueConstraint("dimension_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dimension_id: Mapped[int] = mapped_column(
+        ForeignKey("indicator_dimension.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(default=0)
+    baseline_value: Mapped[Decimal | None] = mapped_column(VALUE)
+
+    dimension: Mapped[IndicatorDimension] = relationship(back_populates="categories")
+
+
+class PeriodTarget(ReprMixin, Base):
+    """A period's target for one disaggregation category."""
+
+    __tablename__ = "period_target"
+    __label_attribute__ = "category_id"
+    __audit_parent__ = "period"
+
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("indicator_period.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("dimension_category.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    target_value: Mapped[Decimal | None] = mapped_column(VALUE)
+
+    period: Mapped[IndicatorPeriod] = relationship(back_populates="targets")
+    category: Mapped[DimensionCategory] = relationship()
+
+    def audit_text(self) -> str:
+        category = self.__dict__.get("category")
+        name = category.name if category is not None else f"#{self.category_id}"
+        return f"{name}={_number(self.__dict__.get('target_value'))}"
+
+
+class IndicatorUpdate(ReprMixin, Timestamped, Versioned, Base):
+    """An actual reported for a period, moving through the approval workflow.
+
+    Units and currency use ``value``; percentages use ``numerator`` over
+    ``denominator``; qualitative indicators use ``narrative``.
+    """
+
+    __tablename__ = "indicator_update"
+    __label_attribute__ = "status"
+    __table_args__ = (
+        CheckConstraint("denominator IS NULL OR denominator > 0", name="denominator_positive"),
+        CheckConstraint(
+            "numerator IS NULL OR denominator IS NULL OR numerator <= denominator",
+            name="numerator_within_denominator",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("indicator_period.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[UpdateStatus] = mapped_column(
+        vocabulary(UpdateStatus, "update_status"), default=UpdateStatus.DRAFT, index=True
+    )
+    value: Mapped[Decimal | None] = mapped_column(VALUE)
+    numerator: Mapped[Decimal | None] = mapped_column(VALUE)
+    denominator: Mapped[Decimal | None] = mapped_column(VALUE)
+    narrative: Mapped[str | None]
+    comment: Mapped[str | None]
+    evidence_links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reported_by: Mapped[str] = mapped_column(String(254))
+    reporting_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"), index=True
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(254))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_reason: Mapped[str | None]
+
+    period: Mapped[IndicatorPeriod] = relationship(back_populates="updates")
+    reporting_organisation: Mapped[Organisation | None] = relationship()
+    values: Mapped[list[UpdateValue]] = relationship(
+        back_populates="update", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def audit_text(self) -> str:
+        return f"update #{self.__dict__.get('id', '?')} of period #{self.__dict__.get('period_id')}"
+
+
+class UpdateValue(ReprMixin, Base):
+    """A reported actual for one disaggregation category."""
+
+    __tablename__ = "update_value"
+    __label_attribute__ = "category_id"
+    __audit_parent__ = "update"
+    __table_args__ = (
+        CheckConstraint("denominator IS NULL OR denominator > 0", name="denominator_positive"),
+        CheckConstraint(
+            "numerator IS NULL OR denominator IS NULL OR numerator <= denominator",
+            name="numerator_within_denominator",
+        ),
+    )
+
+    update_id: Mapped[int] = mapped_column(
+        ForeignKey("indicator_update.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("dimension_category.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    value: Mapped[Decimal | None] = mapped_column(VALUE)
+    numerator: Mapped[Decimal | None] = mapped_column(VALUE)
+    denominator: Mapped[Decimal | None] = mapped_column(VALUE)
+
+    update: Mapped[IndicatorUpdate] = relationship(back_populates="values")
+    category: Mapped[DimensionCategory] = relationship()
+
+    def audit_text(self) -> str:
+        category = self.__dict__.get("category")
+        name = category.name if category is not None else f"#{self.category_id}"
+        if self.__dict__.get("denominator") is not None:
+            numerator, denominator = self.__dict__.get("numerator"), self.__dict__["denominator"]
+            return f"{name}={_number(numerator)}/{_number(denominator)}"
+        return f"{name}={_number(self.__dict__.get('value'))}"

@@ -1,0 +1,1 @@
+"""Exchange formats: exports and imports (reports, IATI, HXL, iCalendar)."""
