@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from coordination.commands import maintenance
+from coordination.commands import results as results_commands
 from coordination.commands.database import init, load_fixtures_command
 from coordination.commands.users import users
 
@@ -18,6 +19,7 @@ COMMANDS: list[click.Command] = [
     init,
     load_fixtures_command,
     users,
+    *results_commands.COMMANDS,
     *maintenance.COMMANDS,
 ]
 

@@ -26,7 +26,7 @@ AS_OF = "2026-11-22"
 @pytest.fixture
 def demo(session):
     factories.create_organisation(session, acronym="ILO", name="International Labour Organization")
-    data = yaml.safe_load(LOGFRAME.read_text(encoding="utf-8"))
+    data = yaml.safe_load(LOGFRAME.read_text(encoding="utf-8"))["logframe"]
     project = svc.load_logframe(session, data)
     session.commit()
     return project
@@ -45,7 +45,7 @@ def test_demo_logframe_is_complete_and_idempotent(session, demo):
     assert pending > 0
     audit_rows = session.scalar(select(func.count()).select_from(AuditEntry))
 
-    svc.load_logframe(session, yaml.safe_load(LOGFRAME.read_text(encoding="utf-8")))
+    svc.load_logframe(session, yaml.safe_load(LOGFRAME.read_text(encoding="utf-8"))["logframe"])
     session.commit()
     assert session.scalar(select(func.count()).select_from(Indicator)) == indicators
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == audit_rows
@@ -63,7 +63,7 @@ def test_loader_upserts_results_created_by_another_loader(session):
     )
     svc.create_result(session, project, code="G", title="Seed objective", level="goal")
     session.commit()
-    svc.load_logframe(session, yaml.safe_load(LOGFRAME.read_text(encoding="utf-8")))
+    svc.load_logframe(session, yaml.safe_load(LOGFRAME.read_text(encoding="utf-8"))["logframe"])
     session.commit()
     goal = session.scalars(select(Result).where(Result.code == "G")).one()
     assert goal.title == "Seed objective"  # kept: the other loader owns it
