@@ -9,7 +9,13 @@ from coordination.models.interventions import (
     Project,
     ProjectOrganisation,
 )
-from coordination.models.meetings import Meeting, MeetingParticipant
+from coordination.models.meetings import (
+    ActionItem,
+    Decision,
+    Meeting,
+    MeetingOccurrence,
+    MeetingParticipant,
+)
 from coordination.models.organisations import (
     Body,
     BodyMembership,
@@ -21,17 +27,20 @@ from coordination.models.reference import Area, Country, TargetGroup, Theme
 from coordination.models.results import Indicator, IndicatorPeriod, Result
 
 __all__ = [
+    "ActionItem",
     "Area",
     "AuditEntry",
     "Body",
     "BodyMembership",
     "Country",
+    "Decision",
     "Indicator",
     "IndicatorPeriod",
     "Intervention",
     "InterventionOrganisation",
     "InterventionPlace",
     "Meeting",
+    "MeetingOccurrence",
     "MeetingParticipant",
     "Organisation",
     "Partnership",
