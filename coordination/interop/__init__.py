@@ -1,0 +1,1 @@
+"""Formats other systems speak: iCalendar today; IATI, HXL and reports alongside it."""
