@@ -25,10 +25,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vRecur
+from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration, vRecur
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from coordination.errors import ValidationError
+from coordination.interop.vtimezone import vtimezone
 
 if TYPE_CHECKING:
     from coordination.models import Meeting
@@ -45,6 +46,7 @@ __all__ = [
     "Skipped",
     "build_calendar",
     "check_timezone",
+    "clean_line",
     "clean_text",
     "entry_from_meeting",
     "meeting_uid",
@@ -85,8 +87,13 @@ def clean_text(value: str | None) -> str | None:
     )
 
 
-def _line(value: str | None) -> str | None:
-    """Single-line text (names, locations): every line break becomes a space."""
+def clean_line(value: str | None) -> str | None:
+    """Single-line text (titles, names, places): cleaned, line breaks become spaces,
+    ends trimmed.
+
+    >>> clean_line(" Phnom Penh,\r\nCambodia\x0b ")
+    'Phnom Penh, Cambodia'
+    """
     text = clean_text(value)
     return " ".join(text.split("\n")).strip() if text else text
 
@@ -201,11 +208,13 @@ def entry_from_meeting(
         description = f"{description}\n\nOrganised by: {meeting.organiser.name}".strip()
     organizer = None
     if meeting.organiser_person is not None and meeting.organiser_person.email:
-        organizer = Address(meeting.organiser_person.email, _line(meeting.organiser_person.name))
+        organizer = Address(
+            meeting.organiser_person.email, clean_line(meeting.organiser_person.name)
+        )
     attendees = tuple(
         Address(
             p.person.email,
-            _line(p.person.name),
+            clean_line(p.person.name),
             role=_ROLES[p.role.value],
             partstat=p.rsvp.partstat,
             rsvp=p.rsvp.value == "needs_action",
@@ -232,7 +241,7 @@ def entry_from_meeting(
     )
     return CalendarEntry(
         uid=meeting_uid(meeting, host),
-        summary=_line(meeting.title) or "",
+        summary=clean_line(meeting.title) or "",
         start=_local(meeting, meeting.starts_at),
         end=_local(meeting, meeting.ends_at),
         stamp=meeting.updated_at,
@@ -240,7 +249,7 @@ def entry_from_meeting(
         created=meeting.created_at,
         last_modified=meeting.updated_at,
         description=clean_text(description) or None,
-        location=_line(location) or _line(meeting.online_url) or None,
+        location=clean_line(location) or clean_line(meeting.online_url) or None,
         url=url or meeting.online_url,
         status=_STATUS[meeting.status.value],
         categories=(
@@ -257,9 +266,9 @@ def entry_from_meeting(
 
 
 def _address(address: Address, *, attendee: bool) -> vCalAddress:
-    value = vCalAddress(f"mailto:{address.email}")
+    value = vCalAddress(f"mailto:{clean_line(address.email)}")
     if address.name:
-        value.params["CN"] = address.name
+        value.params["CN"] = clean_line(address.name)
     if attendee:
         value.params["CUTYPE"] = "INDIVIDUAL"
         if address.role:
@@ -272,21 +281,25 @@ def _address(address: Address, *, attendee: bool) -> vCalAddress:
 
 
 def _event(entry: CalendarEntry, start: Any, end: Any, recurrence_id: Any = None) -> Event:
+    # Entries from entry_from_meeting() are clean already; entries built by other code
+    # are cleaned here, so that no caller can put a control character in a feed.
     event = Event.new(
-        uid=entry.uid,
-        summary=entry.summary,
+        uid=clean_line(entry.uid),
+        summary=clean_line(entry.summary),
         start=start,
         end=end,
         stamp=entry.stamp,
         sequence=entry.sequence,
         created=entry.created,
         last_modified=entry.last_modified,
-        description=entry.description,
-        location=entry.location,
-        url=entry.url,
-        categories=list(entry.categories),
+        description=clean_text(entry.description),
+        location=clean_line(entry.location),
+        url=clean_line(entry.url),
         recurrence_id=recurrence_id,
     )
+    categories = [c for c in (clean_line(c) for c in entry.categories) if c]
+    if categories:  # Event.new() writes an empty CATEGORIES for an empty list
+        event.categories = categories
     event.add("STATUS", entry.status)
     event.add("TRANSP", "TRANSPARENT" if entry.status == "CANCELLED" else "OPAQUE")
     if entry.organizer is not None:
@@ -294,7 +307,7 @@ def _event(entry: CalendarEntry, start: Any, end: Any, recurrence_id: Any = None
     for attendee in entry.attendees:
         event.add("ATTENDEE", _address(attendee, attendee=True))
     if entry.reminder_minutes is not None and entry.status != "CANCELLED":
-        alarm = Alarm.new(description=f"Reminder: {entry.summary}")
+        alarm = Alarm.new(description=f"Reminder: {clean_line(entry.summary)}")
         alarm.add("ACTION", "DISPLAY")
         alarm.add("TRIGGER", timedelta(minutes=-entry.reminder_minutes))
         event.add_component(alarm)
@@ -357,27 +370,32 @@ def render_entry(entry: CalendarEntry, cache: EventCache | None = DEFAULT_CACHE)
     return data
 
 
-@lru_cache(maxsize=512)
-def _vtimezone(zone: str) -> Timezone:
-    return Timezone.from_tzid(zone)
+def _years(entries: Sequence[CalendarEntry]) -> tuple[int, int]:
+    """The years a feed's VTIMEZONEs must cover: from the year before its first meeting."""
+    years = [entry.start.year for entry in entries] or [2000]
+    return min(years) - 1, max(years) + 1
 
 
 def _shell(
-    zones: Iterable[str], *, name: str, description: str | None, refresh: timedelta
+    zones: Iterable[str],
+    years: tuple[int, int],
+    *,
+    name: str,
+    description: str | None,
+    refresh: timedelta,
 ) -> Calendar:
     calendar = Calendar.new(
         prodid=PRODID,
-        name=_line(name),
+        name=clean_line(name),
         description=clean_text(description),
         refresh_interval=refresh,
         calscale="GREGORIAN",
         method="PUBLISH",
-        subcomponents=[_vtimezone(zone) for zone in sorted(zones)],
+        subcomponents=[vtimezone(zone, *years) for zone in sorted(zones)],
     )
     calendar.pop("UID", None)  # Calendar.new() invents a random one; a feed must not change
-    # What Outlook and Apple read for the name and the polling interval.
-    calendar.add("X-WR-CALNAME", _line(name))
-    calendar.add("X-PUBLISHED-TTL", refresh)
+    # Outlook reads the polling interval from here rather than REFRESH-INTERVAL.
+    calendar.add("X-PUBLISHED-TTL", vDuration(refresh))
     return calendar
 
 
@@ -390,7 +408,7 @@ def build_calendar(
 ) -> Calendar:
     """The whole calendar as one :class:`icalendar.Calendar` (no caching)."""
     zones = set().union(*(entry.timezones for entry in entries)) if entries else set()
-    calendar = _shell(zones, name=name, description=description, refresh=refresh)
+    calendar = _shell(zones, _years(entries), name=name, description=description, refresh=refresh)
     for entry in entries:
         for event in event_components(entry):
             calendar.add_component(event)
@@ -414,7 +432,9 @@ def render_calendar(
     :func:`render_entry`, which serialises them with icalendar once per version.
     """
     zones = set().union(*(entry.timezones for entry in entries)) if entries else set()
-    shell = _shell(zones, name=name, description=description, refresh=refresh).to_ical()
+    shell = _shell(
+        zones, _years(entries), name=name, description=description, refresh=refresh
+    ).to_ical()
     if not shell.endswith(_END):  # pragma: no cover - icalendar always ends this way
         raise RuntimeError("unexpected calendar serialisation")
     body = b"".join(render_entry(entry, cache) for entry in entries)
@@ -534,8 +554,8 @@ def parse_calendar(data: bytes | str, *, default_timezone: str = "UTC") -> Parse
             except _Skip as skip:
                 skipped.append(
                     Skipped(
-                        _line(str(component["UID"])) if "UID" in component else None,
-                        _line(str(component["SUMMARY"])) if "SUMMARY" in component else None,
+                        clean_line(str(component["UID"])) if "UID" in component else None,
+                        clean_line(str(component["SUMMARY"])) if "SUMMARY" in component else None,
                         str(skip),
                     )
                 )
@@ -608,7 +628,7 @@ def _parse_event(component: Any, vtimezones: dict[str, Any], fallback: str) -> P
     problems = [f"{prop}: {message}" for prop, message in component.errors]
     if problems:
         raise _Skip("; ".join(problems))
-    uid = _line(str(component.get("UID") or "")) or ""
+    uid = clean_line(str(component.get("UID") or "")) or ""
     if not uid:
         raise _Skip("no UID, so a later import could not recognise it")
     if len(uid) > 255:
@@ -681,14 +701,14 @@ def _parse_event(component: Any, vtimezones: dict[str, Any], fallback: str) -> P
     )
     categories: list[str] = []
     for category in component.categories:
-        text = _line(str(category))
+        text = clean_line(str(category))
         if text:
             categories.append(text)
     sequence = component.get("SEQUENCE")
     status = component.get("STATUS")
     return ParsedEvent(
         uid=uid,
-        summary=_line(str(component.get("SUMMARY") or "")) or "",
+        summary=clean_line(str(component.get("SUMMARY") or "")) or "",
         start=start,
         end=end,
         timezone=zone,
@@ -697,8 +717,8 @@ def _parse_event(component: Any, vtimezones: dict[str, Any], fallback: str) -> P
         description=clean_text(str(component["DESCRIPTION"]))
         if "DESCRIPTION" in component
         else None,
-        location=_line(str(component["LOCATION"])) if "LOCATION" in component else None,
-        url=_line(str(component["URL"])) if "URL" in component else None,
+        location=clean_line(str(component["LOCATION"])) if "LOCATION" in component else None,
+        url=clean_line(str(component["URL"])) if "URL" in component else None,
         status=str(status).upper() if status is not None else None,
         categories=tuple(categories),
         organizer=organizer,
@@ -725,13 +745,13 @@ def _attendee(value: Any) -> ParsedAttendee | None:
     address = str(value)
     if not address.lower().startswith("mailto:"):
         return None
-    email = _line(address[len("mailto:") :]) or ""
+    email = clean_line(address[len("mailto:") :]) or ""
     if "@" not in email:
         return None
     params = getattr(value, "params", {})
     return ParsedAttendee(
         email=email.lower(),
-        name=_line(params.get("CN")),
+        name=clean_line(params.get("CN")),
         role=(params.get("ROLE") or None),
         partstat=(params.get("PARTSTAT") or None),
     )

@@ -22,7 +22,7 @@ from sqlalchemy import (
     event,
     inspect,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from coordination.db import Base, UTCDateTime
 from coordination.models._columns import ReprMixin, Timestamped, Versioned, vocabulary
@@ -292,13 +292,25 @@ class ActionItem(ReprMixin, Timestamped, Versioned, Base):
 # in its calendar entry (invitees, exceptions) must therefore touch the meeting itself.
 
 _PARTS = (MeetingParticipant, MeetingOccurrence)
+_SEQUENCED = "_meetings_sequenced"  # ids of meetings whose SEQUENCE this transaction set
+
+
+def _bump(session: Session | None, meeting: Meeting) -> None:
+    """Raise SEQUENCE once per transaction: a meeting edited in five flushes (or created
+    and then given its invitees) is one revision for calendar clients."""
+    done: set[int] = session.info.setdefault(_SEQUENCED, set()) if session is not None else set()
+    if meeting.id in done:
+        return
+    if inspect(meeting).attrs.sequence.history.has_changes():
+        done.add(meeting.id)
+        return  # set explicitly: an import carrying the sender's SEQUENCE
+    meeting.sequence = (meeting.sequence or 0) + 1
+    done.add(meeting.id)
 
 
 @event.listens_for(Meeting, "before_update")
 def _raise_sequence(_mapper: Any, _connection: Any, meeting: Meeting) -> None:
-    if inspect(meeting).attrs.sequence.history.has_changes():
-        return  # set explicitly: an import carrying the sender's SEQUENCE, or a touch below
-    meeting.sequence = (meeting.sequence or 0) + 1
+    _bump(object_session(meeting), meeting)
 
 
 @event.listens_for(Session, "before_flush")
@@ -319,8 +331,22 @@ def _touch_meetings_whose_parts_changed(session: Session, _context: Any, _instan
                 state.attrs[key].history.has_changes() for key in ("participants", "occurrences")
             ):
                 touched.add(obj)
+    done: set[int] = session.info.setdefault(_SEQUENCED, set())
     for meeting in touched:
-        if meeting in session.new or meeting in session.deleted:
+        if meeting in session.new or meeting in session.deleted or meeting.id in done:
             continue
-        if not inspect(meeting).attrs.sequence.history.has_changes():
-            meeting.sequence = (meeting.sequence or 0) + 1
+        # Changing SEQUENCE makes the row dirty, so its version and updated_at move too
+        # (the feed's ETag depends on them).
+        _bump(session, meeting)
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_new_meetings(session: Session, _context: Any) -> None:
+    done: set[int] = session.info.setdefault(_SEQUENCED, set())
+    done.update(obj.id for obj in session.new if isinstance(obj, Meeting))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_sequenced(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_SEQUENCED, None)
