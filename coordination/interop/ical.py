@@ -91,7 +91,7 @@ def clean_line(value: str | None) -> str | None:
     """Single-line text (titles, names, places): cleaned, line breaks become spaces,
     ends trimmed.
 
-    >>> clean_line(" Phnom Penh,\r\nCambodia\x0b ")
+    >>> clean_line(" Phnom Penh,\\r\\nCambodia\\x0b ")
     'Phnom Penh, Cambodia'
     """
     text = clean_text(value)
