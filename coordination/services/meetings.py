@@ -715,7 +715,7 @@ def feed_query(
     body: Body | None = None,
 ) -> Select[tuple[Meeting]]:
     """The meetings of a feed: a person's (invited or organising), an organisation's
-    (invited, one of its people invited, or organising), a body's, or all."""
+    (it or one of its people invited or organising), a body's, or all."""
     query = select(Meeting)
     if person is not None:
         invited = exists().where(
@@ -731,7 +731,13 @@ def feed_query(
                 MeetingParticipant.person_id.in_(people),
             ),
         )
-        query = query.where(or_(invited, Meeting.organiser_id == organisation.id))
+        query = query.where(
+            or_(
+                invited,
+                Meeting.organiser_id == organisation.id,
+                Meeting.organiser_person_id.in_(people),
+            )
+        )
     if body is not None:
         query = query.where(Meeting.body_id == body.id)
     return query.order_by(Meeting.starts_at, Meeting.id)
