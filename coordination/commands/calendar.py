@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from coordination.commands import database_option, open_engine, reports_errors, transaction
 from coordination.models import Body, Organisation, Person
@@ -55,6 +55,26 @@ def export_command(
     if sum(x is not None for x in (email, acronym, body_name)) > 1:
         raise click.UsageError("give at most one of --person, --organisation, --body")
     engine = open_engine(database)
+    try:
+        data = _export(engine, email, acronym, body_name, host, reminder)
+    finally:
+        engine.dispose()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)
+        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
+
+
+def _export(
+    engine: Engine,
+    email: str | None,
+    acronym: str | None,
+    body_name: str | None,
+    host: str,
+    reminder: int | None,
+) -> bytes:
     with transaction(engine) as session:
         person = organisation = body = None
         if email is not None:
@@ -75,7 +95,7 @@ def export_command(
             body = session.scalars(select(Body).where(Body.name == body_name.strip())).first()
             if body is None:
                 raise click.ClickException(f"no body named {body_name!r}")
-        data = calendar_for(
+        return calendar_for(
             session,
             host=host,
             person=person,
@@ -83,12 +103,6 @@ def export_command(
             body=body,
             reminder_minutes=reminder,
         )
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        output.write_bytes(data)
-        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
 
 
 @calendar.command("import")
@@ -105,11 +119,13 @@ def export_command(
 @reports_errors
 def import_command(file: Path, default_timezone: str, host: str, database: str | None) -> None:
     """Create or update meetings from FILE.ics, matched by UID; all or nothing."""
+    data = file.read_bytes()
     engine = open_engine(database)
-    with transaction(engine, actor="cli:calendar-import") as session:
-        report = import_calendar(
-            session, file.read_bytes(), host=host, default_timezone=default_timezone
-        )
+    try:
+        with transaction(engine, actor="cli:calendar-import") as session:
+            report = import_calendar(session, data, host=host, default_timezone=default_timezone)
+    finally:
+        engine.dispose()
     for line in report.lines():
         click.echo(line)
 

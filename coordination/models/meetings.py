@@ -310,7 +310,12 @@ def _bump(session: Session | None, meeting: Meeting) -> None:
 
 @event.listens_for(Meeting, "before_update")
 def _raise_sequence(_mapper: Any, _connection: Any, meeting: Meeting) -> None:
-    _bump(object_session(meeting), meeting)
+    # SQLAlchemy calls this for every dirty meeting, even one whose attributes were
+    # only set to the values they had: those are not a new revision.
+    session = object_session(meeting)
+    if session is not None and not session.is_modified(meeting, include_collections=False):
+        return
+    _bump(session, meeting)
 
 
 @event.listens_for(Session, "before_flush")

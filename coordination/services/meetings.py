@@ -903,6 +903,7 @@ def import_calendar(
                 (event.label, "a changed occurrence of a series that is not here")
             )
             continue
+        before = {(o.original_start, o.starts_at, o.ends_at) for o in meeting.occurrences}
         try:
             with session.begin_nested():
                 move_occurrence(
@@ -915,7 +916,9 @@ def import_calendar(
         except ValidationError as error:
             report.skipped.append((event.label, str(error)))
             continue
-        report.updated.append(f"{event.label} (one occurrence moved)")
+        after = {(o.original_start, o.starts_at, o.ends_at) for o in meeting.occurrences}
+        label = f"{event.label} (occurrence of {event.recurrence_id:%Y-%m-%d %H:%M} UTC)"
+        (report.unchanged if after == before else report.updated).append(label)
     session.flush()
     return report
 
