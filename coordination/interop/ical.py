@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,6 +39,7 @@ __all__ = [
     "CalendarFormatError",
     "EventCache",
     "Moved",
+    "Seats",
     "ParsedAttendee",
     "ParsedCalendar",
     "ParsedEvent",
@@ -62,7 +62,9 @@ DEFAULT_REFRESH = timedelta(hours=1)
 # Text
 # ---------------------------------------------------------------------------------------
 
-_NEWLINES = re.compile(r"\r\n|\r|\n")
+_NEWLINES = re.compile(r"\r\n|\r")
+# Unicode category Cc (C0, DEL, C1) except tab and line feed, and lone surrogates (Cs).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def clean_text(value: str | None) -> str | None:
@@ -81,10 +83,7 @@ def clean_text(value: str | None) -> str | None:
     """
     if value is None:
         return None
-    text = _NEWLINES.sub("\n", value)
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
+    return _CONTROLS.sub("", _NEWLINES.sub("\n", value))
 
 
 def clean_line(value: str | None) -> str | None:
@@ -187,10 +186,58 @@ def _local(meeting: Meeting, instant: datetime) -> datetime | date:
     return instant.astimezone(meeting.zone)
 
 
+@dataclass(frozen=True)
+class Seats:
+    """Who is invited, as a calendar shows it: people as ATTENDEEs, organisations by name."""
+
+    attendees: tuple[Address, ...] = ()
+    organisations: tuple[str, ...] = ()
+
+
+def seat_address(name: str | None, email: str, role: str, rsvp: str) -> Address:
+    """An invitee as an ATTENDEE, from our role and RSVP values."""
+    return Address(
+        email,
+        clean_line(name),
+        role=_ROLES[role],
+        partstat=rsvp.upper().replace("_", "-"),
+        rsvp=rsvp == "needs_action",
+    )
+
+
+def _seats(meeting: Meeting) -> Seats:
+    return Seats(
+        tuple(
+            seat_address(p.person.name, p.person.email, p.role.value, p.rsvp.value)
+            for p in meeting.participants
+            if p.person is not None and p.person.email
+        ),
+        tuple(
+            sorted(
+                {
+                    p.organisation.name
+                    for p in meeting.participants
+                    if p.organisation and not p.person
+                }
+            )
+        ),
+    )
+
+
 def entry_from_meeting(
-    meeting: Meeting, *, host: str, url: str | None = None, reminder_minutes: int | None = None
+    meeting: Meeting,
+    *,
+    host: str,
+    url: str | None = None,
+    reminder_minutes: int | None = None,
+    seats: Seats | None = None,
 ) -> CalendarEntry:
-    """A meeting as a calendar entry. ``url`` is its page; ``reminder_minutes`` a default."""
+    """A meeting as a calendar entry. ``url`` is its page; ``reminder_minutes`` a default.
+
+    ``seats`` may be given when the invitees were loaded in bulk (a feed); otherwise
+    they are read from ``meeting.participants``.
+    """
+    seats = seats if seats is not None else _seats(meeting)
     location = ", ".join(
         part
         for part in (meeting.venue, meeting.city, meeting.country.name if meeting.country else None)
@@ -199,11 +246,9 @@ def entry_from_meeting(
     description = meeting.description or ""
     if meeting.online_url:
         description = f"{description}\n\nJoin online: {meeting.online_url}".strip()
-    organisations = sorted(
-        {p.organisation.name for p in meeting.participants if p.organisation and not p.person}
-    )
-    if organisations:
-        description = f"{description}\n\nOrganisations invited: {', '.join(organisations)}".strip()
+    if seats.organisations:
+        invited = ", ".join(seats.organisations)
+        description = f"{description}\n\nOrganisations invited: {invited}".strip()
     if meeting.organiser is not None:
         description = f"{description}\n\nOrganised by: {meeting.organiser.name}".strip()
     organizer = None
@@ -211,17 +256,6 @@ def entry_from_meeting(
         organizer = Address(
             meeting.organiser_person.email, clean_line(meeting.organiser_person.name)
         )
-    attendees = tuple(
-        Address(
-            p.person.email,
-            clean_line(p.person.name),
-            role=_ROLES[p.role.value],
-            partstat=p.rsvp.partstat,
-            rsvp=p.rsvp.value == "needs_action",
-        )
-        for p in meeting.participants
-        if p.person is not None and p.person.email
-    )
     exdates = []
     moved = []
     for occurrence in meeting.occurrences:
@@ -257,7 +291,7 @@ def entry_from_meeting(
             *(theme.name for theme in meeting.themes),
         ),
         organizer=organizer,
-        attendees=attendees,
+        attendees=seats.attendees,
         rrule=meeting.rrule,
         exdates=tuple(exdates) if meeting.rrule else (),
         moved=tuple(moved) if meeting.rrule else (),

@@ -22,13 +22,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from coordination.errors import NotFound, ValidationError
 from coordination.interop.ical import (
+    Address,
     CalendarEntry,
     ParsedEvent,
+    Seats,
     check_timezone,
     clean_text,
     entry_from_meeting,
     parse_calendar,
     render_calendar,
+    seat_address,
 )
 from coordination.models import (
     ActionItem,
@@ -754,25 +757,64 @@ def feed_entries(
     """Calendar entries for a feed's meetings, loaded in a fixed number of queries.
 
     ``url_template`` (e.g. ``"https://example.org/meetings/{id}"``) gives each event's URL.
+    Invitees are read as plain rows, not objects: a feed of thousands of meetings has
+    tens of thousands of them.
     """
-    query = query.options(
-        selectinload(Meeting.participants).selectinload(MeetingParticipant.person),
-        selectinload(Meeting.participants).selectinload(MeetingParticipant.organisation),
-        selectinload(Meeting.themes),
-        selectinload(Meeting.occurrences),
-        selectinload(Meeting.country),
-        selectinload(Meeting.organiser),
-        selectinload(Meeting.organiser_person),
+    meetings = list(
+        session.scalars(
+            query.options(
+                selectinload(Meeting.themes),
+                selectinload(Meeting.occurrences),
+                selectinload(Meeting.country),
+                selectinload(Meeting.organiser),
+                selectinload(Meeting.organiser_person),
+            )
+        )
     )
+    seats = _seats_by_meeting(session, query)
     return [
         entry_from_meeting(
             meeting,
             host=host,
             url=url_template.format(id=meeting.id) if url_template else None,
             reminder_minutes=reminder_minutes,
+            seats=seats.get(meeting.id, Seats()),
         )
-        for meeting in session.scalars(query)
+        for meeting in meetings
     ]
+
+
+def _seats_by_meeting(session: Session, query: Select[tuple[Meeting]]) -> dict[int, Seats]:
+    ids = query.with_only_columns(Meeting.id).order_by(None)
+    rows = session.execute(
+        select(
+            MeetingParticipant.meeting_id,
+            MeetingParticipant.role,
+            MeetingParticipant.rsvp,
+            Person.name,
+            Person.email,
+            Organisation.name,
+        )
+        .outerjoin(Person, MeetingParticipant.person_id == Person.id)
+        .outerjoin(Organisation, MeetingParticipant.organisation_id == Organisation.id)
+        .where(MeetingParticipant.meeting_id.in_(ids))
+        .order_by(MeetingParticipant.meeting_id, MeetingParticipant.id)
+    )
+    attendees: dict[int, list[Address]] = {}
+    organisations: dict[int, set[str]] = {}
+    for meeting_id, role, rsvp, name, email, organisation in rows:
+        if email:
+            attendees.setdefault(meeting_id, []).append(
+                seat_address(name, email, role.value, rsvp.value)
+            )
+        elif name is None and organisation:
+            organisations.setdefault(meeting_id, set()).add(organisation)
+    return {
+        meeting_id: Seats(
+            tuple(attendees.get(meeting_id, ())), tuple(sorted(organisations.get(meeting_id, ())))
+        )
+        for meeting_id in attendees.keys() | organisations.keys()
+    }
 
 
 def calendar_for(
