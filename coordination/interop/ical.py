@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -362,24 +362,24 @@ def event_components(entry: CalendarEntry) -> list[Event]:
 
 
 class EventCache:
-    """Serialised VEVENTs by entry: a feed re-renders only the meetings that changed.
-
-    Thread-safe and bounded; when full it starts afresh (feeds refill it in one render).
+    """A bounded, thread-safe cache: serialised VEVENTs by entry here, and entries by
+    meeting version in :mod:`coordination.services.meetings`. A feed re-renders only
+    the meetings that changed. When full it starts afresh (one render refills it).
     """
 
     def __init__(self, maxsize: int = 100_000) -> None:
         self.maxsize = maxsize
-        self._data: dict[CalendarEntry, bytes] = {}
+        self._data: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
 
-    def get(self, entry: CalendarEntry) -> bytes | None:
-        return self._data.get(entry)
+    def get(self, key: Hashable) -> Any:
+        return self._data.get(key)
 
-    def put(self, entry: CalendarEntry, value: bytes) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
             if len(self._data) >= self.maxsize:
                 self._data.clear()
-            self._data[entry] = value
+            self._data[key] = value
 
     def __len__(self) -> int:
         return len(self._data)

@@ -24,6 +24,7 @@ from coordination.errors import NotFound, ValidationError
 from coordination.interop.ical import (
     Address,
     CalendarEntry,
+    EventCache,
     ParsedEvent,
     Seats,
     check_timezone,
@@ -84,6 +85,9 @@ __all__ = [
     "restore_occurrence",
     "update_meeting",
 ]
+
+# Entries by meeting version, shared by every feed this process serves.
+ENTRY_CACHE = EventCache()
 
 _TEXT_FIELDS = ("title", "description", "venue", "city", "online_url", "agenda", "minutes")
 _LIMITS = {"title": 300, "venue": 200, "city": 120, "online_url": 500}
@@ -753,13 +757,47 @@ def feed_entries(
     host: str,
     url_template: str | None = None,
     reminder_minutes: int | None = None,
+    cache: EventCache | None = ENTRY_CACHE,
 ) -> list[CalendarEntry]:
     """Calendar entries for a feed's meetings, loaded in a fixed number of queries.
+
+    With a ``cache`` only meetings whose version changed since the last call are loaded
+    (a meeting's version moves with every change to it, its invitees or exceptions).
 
     ``url_template`` (e.g. ``"https://example.org/meetings/{id}"``) gives each event's URL.
     Invitees are read as plain rows, not objects: a feed of thousands of meetings has
     tens of thousands of them.
     """
+    if cache is None:
+        return _load_entries(session, query, host, url_template, reminder_minutes)
+    where = str(session.get_bind().url)
+    versions = session.execute(
+        query.with_only_columns(Meeting.id, Meeting.version, Meeting.updated_at)
+    ).all()
+    keys = {
+        meeting_id: (where, meeting_id, version, updated, host, url_template, reminder_minutes)
+        for meeting_id, version, updated in versions
+    }
+    found = {meeting_id: cache.get(key) for meeting_id, key in keys.items()}
+    missing = [meeting_id for meeting_id, entry in found.items() if entry is None]
+    if missing:
+        subset = query if len(missing) == len(keys) else query.where(Meeting.id.in_(missing))
+        for meeting_id, entry in _load_entries(
+            session, subset, host, url_template, reminder_minutes
+        ).items():
+            if meeting_id in keys:
+                cache.put(keys[meeting_id], entry)
+                found[meeting_id] = entry
+    return [found[meeting_id] for meeting_id, _, _ in versions if found[meeting_id] is not None]
+
+
+def _load_entries(
+    session: Session,
+    query: Select[tuple[Meeting]],
+    host: str,
+    url_template: str | None,
+    reminder_minutes: int | None,
+) -> dict[int, CalendarEntry]:
     meetings = list(
         session.scalars(
             query.options(
@@ -772,8 +810,8 @@ def feed_entries(
         )
     )
     seats = _seats_by_meeting(session, query)
-    return [
-        entry_from_meeting(
+    return {
+        meeting.id: entry_from_meeting(
             meeting,
             host=host,
             url=url_template.format(id=meeting.id) if url_template else None,
@@ -781,7 +819,7 @@ def feed_entries(
             seats=seats.get(meeting.id, Seats()),
         )
         for meeting in meetings
-    ]
+    }
 
 
 def _seats_by_meeting(session: Session, query: Select[tuple[Meeting]]) -> dict[int, Seats]:

@@ -290,3 +290,32 @@ def test_feed_ids_come_from_the_database_not_the_request(session):
         meeting.id
     ]
     assert session.scalars(select(Meeting)).all() == [meeting]
+
+
+def test_entry_cache_reloads_only_changed_meetings(session, monkeypatch):
+    from coordination.interop.ical import EventCache
+
+    body = factories.create_body(session)
+    meetings = [factories.create_meeting(session, body=body) for _ in range(4)]
+    session.commit()
+    loaded: list[int] = []
+    real = svc._load_entries
+
+    def spy(session, query, *args):
+        found = real(session, query, *args)
+        loaded.extend(found)
+        return found
+
+    monkeypatch.setattr(svc, "_load_entries", spy)
+    cache = EventCache()
+    first = svc.feed_entries(session, svc.feed_query(body=body), host=HOST, cache=cache)
+    assert sorted(loaded) == sorted(m.id for m in meetings)
+    loaded.clear()
+    svc.update_meeting(session, meetings[2], title="Changed")
+    session.commit()
+    second = svc.feed_entries(session, svc.feed_query(body=body), host=HOST, cache=cache)
+    assert loaded == [meetings[2].id]
+    assert [e.summary for e in second] == [
+        "Changed" if e.uid.startswith(f"meeting-{meetings[2].id}@") else e.summary for e in first
+    ]
+    assert second == svc.feed_entries(session, svc.feed_query(body=body), host=HOST, cache=None)
