@@ -769,7 +769,7 @@ def feed_entries(
     tens of thousands of them.
     """
     if cache is None:
-        return _load_entries(session, query, host, url_template, reminder_minutes)
+        return list(_load_entries(session, query, host, url_template, reminder_minutes).values())
     where = str(session.get_bind().url)
     versions = session.execute(
         query.with_only_columns(Meeting.id, Meeting.version, Meeting.updated_at)
