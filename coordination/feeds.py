@@ -140,7 +140,7 @@ class FeedState:
     id_sum: int
 
 
-def feed_state(session: Session, query: Select[tuple[Meeting]]) -> FeedState:
+def feed_state(session: Session, query: Select[Any]) -> FeedState:
     """A feed's validators from one aggregate query over its meeting query."""
     aggregate = query.with_only_columns(
         func.count(Meeting.id),

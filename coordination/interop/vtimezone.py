@@ -113,8 +113,12 @@ def _matches(day: date, byday: str) -> bool:
     return (day.day - 1) // 7 + 1 == n
 
 
-def _part(switch: _Switch, rule: dict[str, object] | None, until: datetime | None) -> object:
-    part = TimezoneDaylight() if switch.dst else TimezoneStandard()
+def _part(
+    switch: _Switch, rule: dict[str, object] | None, until: datetime | None
+) -> TimezoneStandard | TimezoneDaylight:
+    part: TimezoneStandard | TimezoneDaylight = (
+        TimezoneDaylight() if switch.dst else TimezoneStandard()
+    )
     part.add("DTSTART", switch.local)
     part.add("TZNAME", switch.name)
     part.add("TZOFFSETFROM", switch.offset_from)
@@ -158,15 +162,11 @@ def vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
     timezone.add("TZID", tzid)
     if not switches:
         moment = datetime(first_year, 1, 1, tzinfo=UTC).astimezone(zone)
-        offset = moment.utcoffset()
+        offset = moment.utcoffset() or timedelta(0)
         timezone.add_component(
             _part(
                 _Switch(
-                    datetime(1970, 1, 1),
-                    offset,
-                    offset,
-                    moment.tzname() or "",
-                    bool(moment.dst()),  # type: ignore[arg-type]
+                    datetime(1970, 1, 1), offset, offset, moment.tzname() or "", bool(moment.dst())
                 ),
                 None,
                 None,

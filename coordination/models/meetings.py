@@ -227,7 +227,7 @@ class MeetingParticipant(ReprMixin, Base):
 
     def audit_text(self) -> str:
         who = self.__dict__.get("person") or self.__dict__.get("organisation")
-        label = who.audit_text() if hasattr(who, "audit_text") else "?"
+        label = who.audit_text() if who is not None else "?"
         return f"{label} ({self.role.value if self.role else '?'})"
 
 

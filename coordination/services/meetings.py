@@ -496,7 +496,7 @@ def invite(
     """
     if person is None and organisation is None:
         raise ValidationError({"participant": "invite a person or an organisation"})
-    role = _vocab(ParticipantRole, role, "role")
+    chosen: ParticipantRole = _vocab(ParticipantRole, role, "role")
     for participant in meeting.participants:
         same_person = person is not None and participant.person is person
         same_organisation = (
@@ -505,7 +505,7 @@ def invite(
             and participant.organisation is organisation
         )
         if same_person or same_organisation:
-            participant.role = role
+            participant.role = chosen
             if organisation is not None:
                 participant.organisation = organisation
             session.flush()
@@ -513,7 +513,7 @@ def invite(
     participant = MeetingParticipant(
         person=person,
         organisation=organisation if organisation is not None else None,
-        role=role,
+        role=chosen,
         rsvp=Rsvp.NEEDS_ACTION,
     )
     meeting.participants.append(participant)
@@ -720,7 +720,7 @@ def feed_query(
     person: Person | None = None,
     organisation: Organisation | None = None,
     body: Body | None = None,
-) -> Select[tuple[Meeting]]:
+) -> Select[Any]:
     """The meetings of a feed: a person's (invited or organising), an organisation's
     (it or one of its people invited or organising), a body's, or all."""
     query = select(Meeting)
@@ -752,7 +752,7 @@ def feed_query(
 
 def feed_entries(
     session: Session,
-    query: Select[tuple[Meeting]],
+    query: Select[Any],
     *,
     host: str,
     url_template: str | None = None,
@@ -770,7 +770,7 @@ def feed_entries(
     """
     if cache is None:
         return list(_load_entries(session, query, host, url_template, reminder_minutes).values())
-    where = str(session.get_bind().url)
+    where = str(session.get_bind().engine.url)
     versions = session.execute(
         query.with_only_columns(Meeting.id, Meeting.version, Meeting.updated_at)
     ).all()
@@ -793,7 +793,7 @@ def feed_entries(
 
 def _load_entries(
     session: Session,
-    query: Select[tuple[Meeting]],
+    query: Select[Any],
     host: str,
     url_template: str | None,
     reminder_minutes: int | None,
@@ -822,7 +822,7 @@ def _load_entries(
     }
 
 
-def _seats_by_meeting(session: Session, query: Select[tuple[Meeting]]) -> dict[int, Seats]:
+def _seats_by_meeting(session: Session, query: Select[Any]) -> dict[int, Seats]:
     ids = query.with_only_columns(Meeting.id).order_by(None)
     rows = session.execute(
         select(
@@ -977,18 +977,18 @@ def import_calendar(
                 (event.label, f"not linked (no person with that e-mail): {', '.join(unknown)}")
             )
     for event in moved:
-        meeting = by_uid.get(event.uid) or _find_by_uid(session, event.uid, host)
-        if meeting is None:
+        series = by_uid.get(event.uid) or _find_by_uid(session, event.uid, host)
+        if series is None:
             report.skipped.append(
                 (event.label, "a changed occurrence of a series that is not here")
             )
             continue
-        before = {(o.original_start, o.starts_at, o.ends_at) for o in meeting.occurrences}
+        before = {(o.original_start, o.starts_at, o.ends_at) for o in series.occurrences}
         try:
             with session.begin_nested():
                 move_occurrence(
                     session,
-                    meeting,
+                    series,
                     event.recurrence_id,  # type: ignore[arg-type]
                     start=event.start,
                     end=event.end,
@@ -996,7 +996,7 @@ def import_calendar(
         except ValidationError as error:
             report.skipped.append((event.label, str(error)))
             continue
-        after = {(o.original_start, o.starts_at, o.ends_at) for o in meeting.occurrences}
+        after = {(o.original_start, o.starts_at, o.ends_at) for o in series.occurrences}
         label = f"{event.label} (occurrence of {event.recurrence_id:%Y-%m-%d %H:%M} UTC)"
         (report.unchanged if after == before else report.updated).append(label)
     session.flush()
