@@ -319,3 +319,44 @@ def test_entry_cache_reloads_only_changed_meetings(session, monkeypatch):
         "Changed" if e.uid.startswith(f"meeting-{meetings[2].id}@") else e.summary for e in first
     ]
     assert second == svc.feed_entries(session, svc.feed_query(body=body), host=HOST, cache=None)
+
+
+def test_demo_series_with_exceptions_expands_to_the_same_dates_everywhere(session):
+    import io
+    from pathlib import Path
+
+    import vobject
+    import yaml
+
+    from coordination.models import Body
+
+    data = Path(__file__).parents[2] / "fixtures" / "demo" / "meetings.yaml"
+    svc.load_meetings(session, yaml.safe_load(data.read_text(encoding="utf-8")))
+    session.commit()
+    body = session.scalars(
+        select(Body).where(Body.name == "Regional Gender Taskforce for the Garment Sector")
+    ).one()
+    (series,) = session.scalars(svc.feed_query(body=body)).all()
+    window = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC))
+    ours = [o.starts_at for o in svc.occurrences(series, *window)]
+    feed = svc.calendar_for(session, host=HOST, body=body)
+
+    expanded = recurring_ical_events.of(icalendar.Calendar.from_ical(feed)).between(*window)
+    theirs = sorted(e.start.astimezone(UTC) for e in expanded)
+
+    parsed = vobject.readOne(io.StringIO(feed.decode("utf-8")))
+    master = next(e for e in parsed.vevent_list if not hasattr(e, "recurrence_id"))
+    moved = {
+        e.recurrence_id.value: e.dtstart.value
+        for e in parsed.vevent_list
+        if hasattr(e, "recurrence_id")
+    }
+    independent = sorted(moved.get(d, d).astimezone(UTC) for d in master.getrruleset())
+
+    assert ours == theirs == independent
+    assert len(ours) == 13  # fourteen first Tuesdays, one cancelled
+    bangkok = ZoneInfo("Asia/Bangkok")
+    local = [d.astimezone(bangkok) for d in ours]
+    assert date(2026, 8, 4) not in [d.date() for d in local]  # cancelled
+    assert datetime(2026, 9, 3, 15, tzinfo=bangkok) in local  # moved from 1 September
+    assert all(d.hour == 14 for d in local if d.date() != date(2026, 9, 3))
