@@ -1045,9 +1045,9 @@ def _import_event(session: Session, event: ParsedEvent, host: str) -> tuple[str,
         values["start"], values["end"] = event.start, event.end
     meeting = _find_by_uid(session, event.uid, host)
     if meeting is None:
-        ours = _OUR_UID.match(event.uid)
-        uid = None if ours and ours.group(2) == host else event.uid
-        meeting = create_meeting(session, ical_uid=uid, **values)
+        # Even one of our own UIDs is kept as it is (its meeting was deleted here): a
+        # UID never changes, and the next import of the same file must find this one.
+        meeting = create_meeting(session, ical_uid=event.uid, **values)
         meeting.sequence = event.sequence
         _apply_exdates(session, meeting, event)
         session.flush()

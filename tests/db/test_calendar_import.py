@@ -136,6 +136,19 @@ def test_export_imports_back_as_the_same_meetings(session):
     assert [(p.person, p.role.value) for p in copy.participants] == [(person, "chair")]
 
 
+def test_a_deleted_meetings_export_comes_back_once(session):
+    meeting = factories.create_meeting(session)
+    session.commit()
+    data = svc.calendar_for(session, host=HOST, meeting=meeting)
+    session.delete(meeting)
+    session.commit()
+    assert len(svc.import_calendar(session, data, host=HOST).created) == 1
+    assert len(svc.import_calendar(session, data, host=HOST).unchanged) == 1
+    session.commit()
+    (back,) = session.scalars(select(Meeting)).all()
+    assert back.ical_uid == f"meeting-{meeting.id}@{HOST}"
+
+
 def test_reimport_updates_by_uid_and_reports_unknown_attendees(session):
     person = factories.create_person(session, email="known@example.org")
     template = (
