@@ -10,7 +10,7 @@ import click
 from sqlalchemy import Engine, func, select
 
 from coordination.commands import database_option, open_engine, reports_errors, transaction
-from coordination.models import Body, Organisation, Person
+from coordination.models import Body, Meeting, Organisation, Person
 from coordination.services.meetings import calendar_for, import_calendar
 
 __all__ = ["COMMANDS", "calendar"]
@@ -32,6 +32,7 @@ def calendar() -> None:
 @click.option("--person", "email", metavar="EMAIL", help="Only meetings of this person.")
 @click.option("--organisation", "acronym", metavar="ACRONYM", help="Only this organisation's.")
 @click.option("--body", "body_name", metavar="NAME", help="Only meetings of this body.")
+@click.option("--meeting", "meeting_id", type=int, metavar="ID", help="Only this one meeting.")
 @click.option(
     "-o",
     "--output",
@@ -46,17 +47,18 @@ def export_command(
     email: str | None,
     acronym: str | None,
     body_name: str | None,
+    meeting_id: int | None,
     output: Path | None,
     reminder: int | None,
     host: str,
     database: str | None,
 ) -> None:
-    """Write a calendar of all meetings, or of one person, organisation or body."""
-    if sum(x is not None for x in (email, acronym, body_name)) > 1:
-        raise click.UsageError("give at most one of --person, --organisation, --body")
+    """Write a calendar of all meetings, or of one person, organisation, body or meeting."""
+    if sum(x is not None for x in (email, acronym, body_name, meeting_id)) > 1:
+        raise click.UsageError("give at most one of --person, --organisation, --body, --meeting")
     engine = open_engine(database)
     try:
-        data = _export(engine, email, acronym, body_name, host, reminder)
+        data = _export(engine, email, acronym, body_name, meeting_id, host, reminder)
     finally:
         engine.dispose()
     if output is None:
@@ -72,11 +74,16 @@ def _export(
     email: str | None,
     acronym: str | None,
     body_name: str | None,
+    meeting_id: int | None,
     host: str,
     reminder: int | None,
 ) -> bytes:
     with transaction(engine) as session:
-        person = organisation = body = None
+        person = organisation = body = meeting = None
+        if meeting_id is not None:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None:
+                raise click.ClickException(f"no meeting #{meeting_id}")
         if email is not None:
             person = session.scalars(
                 select(Person).where(Person.email == email.strip().lower())
@@ -101,6 +108,7 @@ def _export(
             person=person,
             organisation=organisation,
             body=body,
+            meeting=meeting,
             reminder_minutes=reminder,
         )
 

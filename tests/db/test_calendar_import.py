@@ -247,6 +247,9 @@ def test_cli_exports_a_persons_calendar_to_a_file(session, db_url, tmp_path):
         assert [str(e["SUMMARY"]) for e in events] == ["Taskforce"]
     everything = _cli(db_url, "export")
     assert everything.stdout_bytes.count(b"BEGIN:VEVENT") == 2
+    one = _cli(db_url, "export", "--meeting", str(meeting.id), "--reminder", "15")
+    (event,) = icalendar.Calendar.from_ical(one.stdout_bytes).events
+    assert event["UID"] == f"meeting-{meeting.id}@{HOST}" and event.walk("VALARM")
 
 
 @pytest.mark.parametrize(
@@ -255,6 +258,7 @@ def test_cli_exports_a_persons_calendar_to_a_file(session, db_url, tmp_path):
         (["export", "--person", "nobody@example.org"], "no person"),
         (["export", "--organisation", "NOPE"], "no organisation"),
         (["export", "--body", "Nope"], "no body"),
+        (["export", "--meeting", "999"], "no meeting #999"),
         (["export", "--person", "a@b.c", "--body", "x"], "at most one"),
     ],
 )
