@@ -28,6 +28,7 @@ from coordination.interop.ical import (
     ParsedEvent,
     Seats,
     check_timezone,
+    clean_line,
     clean_text,
     entry_from_meeting,
     parse_calendar,
@@ -90,6 +91,7 @@ __all__ = [
 ENTRY_CACHE = EventCache()
 
 _TEXT_FIELDS = ("title", "description", "venue", "city", "online_url", "agenda", "minutes")
+_ONE_LINE = {"title", "venue", "city", "online_url", "ical_uid", "note"}
 _LIMITS = {"title": 300, "venue": 200, "city": 120, "online_url": 500}
 _SCHEDULE_FIELDS = {"start", "end", "start_date", "end_date", "timezone"}
 _PLAIN_FIELDS = {
@@ -330,7 +332,8 @@ def restore_occurrence(session: Session, meeting: Meeting, original: datetime | 
 
 
 def _clean(value: str | None, name: str, limit: int | None = None) -> str | None:
-    text = clean_text(value)
+    """Text without control characters; names and places on one line."""
+    text = clean_line(value) if name in _ONE_LINE else clean_text(value)
     if text is not None:
         text = text.strip() or None
     if text is not None and limit is not None and len(text) > limit:

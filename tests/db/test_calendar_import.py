@@ -9,6 +9,8 @@ import icalendar
 import pytest
 import recurring_ical_events
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from coordination.commands.calendar import COMMANDS, calendar
@@ -287,3 +289,23 @@ def test_cli_import_reports_and_rejects(session, db_url):
 def test_commands_are_exported_for_registration():
     assert COMMANDS == [calendar]
     assert set(calendar.commands) == {"export", "import"}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(title=st.text(min_size=1), description=st.text())
+def test_any_text_survives_save_export_and_import(session, title, description):
+    from coordination.interop.ical import clean_line
+
+    if not clean_line(title):
+        return  # a title of nothing but spaces and controls is refused; tested elsewhere
+    with session.begin_nested() as savepoint:
+        meeting = factories.create_meeting(session, title=title, description=description)
+        assert meeting.title == clean_line(title)
+        data = svc.calendar_for(session, host=HOST, meeting=meeting)
+        svc.import_calendar(session, data, host="elsewhere.test")
+        copy = session.scalars(select(Meeting).where(Meeting.ical_uid.is_not(None))).one()
+        assert copy.title == meeting.title
+        assert copy.description == meeting.description
+        savepoint.rollback()

@@ -70,9 +70,9 @@ def test_bad_meetings_get_field_errors_and_nothing_is_written(session, overrides
 
 def test_text_is_cleaned_of_control_characters(session):
     meeting = factories.create_meeting(
-        session, title="Taskforce\x00 ឆ្នាំ\x1b", description="line 1\r\nline 2\rline 3\x07"
+        session, title="Taskforce\x00\n ឆ្នាំ\x1b", description="line 1\r\nline 2\rline 3\x07"
     )
-    assert meeting.title == "Taskforce ឆ្នាំ"
+    assert meeting.title == "Taskforce  ឆ្នាំ"
     assert meeting.description == "line 1\nline 2\nline 3"
 
 
