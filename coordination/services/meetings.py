@@ -419,36 +419,38 @@ def _apply(session: Session, meeting: Meeting, values: Mapping[str, Any], *, new
     )
     if unknown:
         raise TypeError(f"unknown meeting fields: {', '.join(sorted(unknown))}")
+    # Everything is checked before anything is set: a refused change leaves the meeting
+    # as it was.
+    changes: dict[str, Any] = {}
     for name in _TEXT_FIELDS:
         if name in values:
-            setattr(meeting, name, _clean(values[name], name, _LIMITS.get(name)))
-    if "title" in values and not meeting.title:
+            changes[name] = _clean(values[name], name, _LIMITS.get(name))
+    if "title" in changes and not changes["title"]:
         raise ValidationError({"title": "a meeting needs a title"})
     if "reminder_minutes" in values:
         reminder = values["reminder_minutes"]
         if reminder is not None and (not isinstance(reminder, int) or reminder < 0):
             raise ValidationError({"reminder_minutes": "a number of minutes, 0 or more"})
-        meeting.reminder_minutes = reminder
+        changes["reminder_minutes"] = reminder
     if "meeting_type" in values:
-        meeting.meeting_type = _vocab(MeetingType, values["meeting_type"], "meeting_type")
+        changes["meeting_type"] = _vocab(MeetingType, values["meeting_type"], "meeting_type")
     if "status" in values:
-        meeting.status = _vocab(MeetingStatus, values["status"], "status")
+        changes["status"] = _vocab(MeetingStatus, values["status"], "status")
     elif new:
-        meeting.status = MeetingStatus.PLANNED
+        changes["status"] = MeetingStatus.PLANNED
     if "country_code" in values:
         code = values["country_code"]
         if code is not None and session.get(Country, code.upper()) is None:
             raise ValidationError({"country": f"unknown country code {code!r}"})
-        meeting.country_code = code.upper() if code else None
+        changes["country_code"] = code.upper() if code else None
     for name in ("organiser", "organiser_person", "body"):
         if name in values:
-            setattr(meeting, name, values[name])
-    if "themes" in values:
-        meeting.themes = list(values["themes"])
-    if "outcomes" in values:
-        meeting.outcomes = list(values["outcomes"])
+            changes[name] = values[name]
+    for name in ("themes", "outcomes"):
+        if name in values:
+            changes[name] = list(values[name])
     if "ical_uid" in values:
-        meeting.ical_uid = _clean(values["ical_uid"], "ical_uid", 255)
+        changes["ical_uid"] = _clean(values["ical_uid"], "ical_uid", 255)
     if new or _SCHEDULE_FIELDS & {k for k, v in values.items() if v is not None}:
         timezone = values.get("timezone") or meeting.timezone or "UTC"
         starts_at, ends_at, all_day = _schedule(
@@ -466,18 +468,35 @@ def _apply(session: Session, meeting: Meeting, values: Mapping[str, Any], *, new
             raise ValidationError(
                 {"start": "this series has cancelled or moved occurrences; restore them first"}
             )
-        meeting.timezone, meeting.starts_at, meeting.ends_at = timezone, starts_at, ends_at
-        meeting.all_day = all_day
-    if "rrule" in values or new:
-        meeting.rrule = check_rrule(
-            values.get("rrule", meeting.rrule),
-            starts_at=meeting.starts_at,
-            timezone=meeting.timezone,
-        )
-    elif meeting.rrule:
-        meeting.rrule = check_rrule(
-            meeting.rrule, starts_at=meeting.starts_at, timezone=meeting.timezone
-        )
+        changes.update(timezone=timezone, starts_at=starts_at, ends_at=ends_at, all_day=all_day)
+    starts_at = changes.get("starts_at", meeting.starts_at)
+    timezone = changes.get("timezone", meeting.timezone)
+    rule = check_rrule(
+        values.get("rrule", meeting.rrule) if ("rrule" in values or new) else meeting.rrule,
+        starts_at=starts_at,
+        timezone=timezone,
+    )
+    if not new and meeting.occurrences and rule:
+        zone = ZoneInfo(timezone)
+        local_start = starts_at.astimezone(zone).replace(tzinfo=None)
+        starts = rrulestr(_naive_until(rule, zone), dtstart=local_start)
+        stray = [
+            o
+            for o in meeting.occurrences
+            if o.original_start.astimezone(zone).replace(tzinfo=None) not in starts
+        ]
+        if stray:
+            raise ValidationError(
+                {
+                    "rrule": f"{len(stray)} cancelled or moved occurrence(s) are not in the "
+                    "new rule; restore them first"
+                }
+            )
+    changes["rrule"] = rule
+    for name, value in changes.items():
+        setattr(meeting, name, value)
+    if not rule and meeting.occurrences:
+        meeting.occurrences.clear()  # a single meeting has no exceptions
 
 
 # ---------------------------------------------------------------------------------------

@@ -161,8 +161,17 @@ def test_exceptions_need_a_series_and_can_be_restored(session):
         svc.update_meeting(
             session, meeting, start=datetime(2026, 1, 15, 11), end=datetime(2026, 1, 15, 12)
         )
+    with pytest.raises(ValidationError, match="not in the new rule"):
+        svc.update_meeting(
+            session, meeting, title="Never saved", rrule="FREQ=MONTHLY;BYDAY=3TH;COUNT=1"
+        )
+    assert meeting.rrule == "FREQ=MONTHLY;COUNT=12;BYDAY=3TH"  # a refused change changes nothing
+    assert meeting.title != "Never saved"
     svc.restore_occurrence(session, meeting, date(2026, 2, 19))
     assert meeting.occurrences == []
+    svc.cancel_occurrence(session, meeting, date(2026, 3, 19))
+    svc.update_meeting(session, meeting, rrule=None)  # no longer a series: no exceptions
+    assert meeting.occurrences == [] and meeting.rrule is None
 
 
 def test_inviting_twice_changes_the_role_instead_of_duplicating(session):
