@@ -46,6 +46,7 @@ __all__ = [
     "Skipped",
     "build_calendar",
     "check_timezone",
+    "seat_address",
     "clean_line",
     "clean_text",
     "entry_from_meeting",
@@ -516,6 +517,7 @@ class ParsedEvent:
     rrule: str | None = None
     exdates: tuple[datetime, ...] = ()  # UTC instants of cancelled occurrences
     recurrence_id: datetime | None = None  # set on a moved occurrence of a series
+    last_modified: datetime | None = None  # LAST-MODIFIED (UTC), when the file says
     reminder_minutes: int | None = None
     notes: tuple[str, ...] = ()  # what was adjusted on the way in
 
@@ -539,6 +541,7 @@ class Skipped:
 class ParsedCalendar:
     events: tuple[ParsedEvent, ...]
     skipped: tuple[Skipped, ...] = field(default_factory=tuple)
+    from_us: bool = False  # written by this software (our PRODID)
 
 
 _MAX_BYTES = 20 * 1024 * 1024
@@ -593,7 +596,8 @@ def parse_calendar(data: bytes | str, *, default_timezone: str = "UTC") -> Parse
                         str(skip),
                     )
                 )
-    return ParsedCalendar(tuple(events), tuple(skipped))
+    from_us = any(str(c.get("PRODID", "")) == PRODID for c in calendars)
+    return ParsedCalendar(tuple(events), tuple(skipped), from_us)
 
 
 class _Skip(Exception):
@@ -761,8 +765,17 @@ def _parse_event(component: Any, vtimezones: dict[str, Any], fallback: str) -> P
         exdates=tuple(exdates),
         recurrence_id=recurrence_id,
         reminder_minutes=_reminder(component),
+        last_modified=_last_modified(component),
         notes=tuple(notes),
     )
+
+
+def _last_modified(component: Any) -> datetime | None:
+    value = component.get("LAST-MODIFIED")
+    moment = getattr(value, "dt", None)
+    if not isinstance(moment, datetime):
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _instant(value: Any, zone: str, all_day: bool) -> datetime:

@@ -977,12 +977,24 @@ def import_calendar(
     masters = [e for e in parsed.events if e.recurrence_id is None]
     moved = [e for e in parsed.events if e.recurrence_id is not None]
     seen: set[str] = set()
+    frozen: set[str] = set()
     by_uid: dict[str, Meeting] = {}
     for event in masters:
         if event.uid in seen:
             report.skipped.append((event.label, "the same UID appears twice in the file"))
             continue
         seen.add(event.uid)
+        existing = _find_by_uid(session, event.uid, host)
+        age = _age(event, existing, parsed.from_us) if existing is not None else "newer"
+        if age != "newer":
+            # What is stored here is as new or newer (our own export coming back, an
+            # old copy of an invitation): leave the meeting and its exceptions alone.
+            frozen.add(event.uid)
+            if age == "same":
+                report.unchanged.append(event.label)
+            else:
+                report.skipped.append((event.label, age))
+            continue
         try:
             with session.begin_nested():
                 outcome, meeting = _import_event(session, event, host)
@@ -999,6 +1011,9 @@ def import_calendar(
                 (event.label, f"not linked (no person with that e-mail): {', '.join(unknown)}")
             )
     for event in moved:
+        if event.uid in frozen:
+            report.unchanged.append(f"{event.label} (an occurrence)")
+            continue
         series = by_uid.get(event.uid) or _find_by_uid(session, event.uid, host)
         if series is None:
             report.skipped.append(
@@ -1023,6 +1038,31 @@ def import_calendar(
         (report.unchanged if after == before else report.updated).append(label)
     session.flush()
     return report
+
+
+def _age(event: ParsedEvent, meeting: Meeting, from_us: bool) -> str:
+    """ "newer" when the file's event should replace the stored meeting, "same" when it
+    is the stored version, else why not.
+
+    A lower SEQUENCE is always older. Our own meetings, and files this software wrote
+    (an export coming back), are the stored version when SEQUENCE and LAST-MODIFIED
+    match; a meeting that came from another calendar takes that calendar's copy
+    whenever its SEQUENCE is not lower.
+    """
+    stored = meeting.sequence or 0
+    if event.sequence < stored:
+        return f"older than the version stored here (SEQUENCE {event.sequence} < {stored})"
+    if event.sequence > stored or not (from_us or meeting.ical_uid is None):
+        return "newer"
+    if event.last_modified is None:
+        return "newer"  # nothing to compare: apply it (an identical copy changes nothing)
+    saved = meeting.updated_at.replace(microsecond=0)
+    if event.last_modified > saved:
+        return "newer"
+    if event.last_modified == saved:
+        return "same"
+    when = f"{event.last_modified:%Y-%m-%d %H:%M:%S}"
+    return f"older than the version stored here (last modified {when} UTC)"
 
 
 def _import_event(session: Session, event: ParsedEvent, host: str) -> tuple[str, Meeting]:
@@ -1094,6 +1134,8 @@ def _import_event(session: Session, event: ParsedEvent, host: str) -> tuple[str,
         session.flush()
     update_meeting(session, meeting, **values)
     _apply_exdates(session, meeting, event)
+    if event.sequence > (meeting.sequence or 0):
+        meeting.sequence = event.sequence  # calendars already hold that SEQUENCE
     session.flush()
     return ("unchanged" if _snapshot(meeting) == before else "updated"), meeting
 

@@ -309,3 +309,39 @@ def test_any_text_survives_save_export_and_import(session, title, description):
         assert copy.title == meeting.title
         assert copy.description == meeting.description
         savepoint.rollback()
+
+
+def test_reimporting_the_whole_demo_export_changes_nothing(session):
+    import yaml
+
+    data = Path(__file__).parents[2] / "fixtures" / "demo" / "meetings.yaml"
+    svc.load_meetings(session, yaml.safe_load(data.read_text(encoding="utf-8")))
+    session.commit()
+    exported = svc.calendar_for(session, host=HOST)
+    report = svc.import_calendar(session, exported, host=HOST)
+    session.commit()
+    assert not report.created and not report.updated and not report.skipped
+    assert len(report.unchanged) == exported.count(b"BEGIN:VEVENT")
+    assert svc.calendar_for(session, host=HOST) == exported
+
+
+def test_an_older_copy_never_overwrites_a_newer_one(session):
+    def invitation(sequence: int, title: str, modified: str) -> str:
+        return (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:inv@google.com\r\nSEQUENCE:{sequence}\r\nSUMMARY:{title}\r\n"
+            f"LAST-MODIFIED:{modified}\r\nDTSTAMP:{modified}\r\n"
+            "DTSTART:20260601T080000Z\r\nDTEND:20260601T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+
+    svc.import_calendar(session, invitation(2, "Current", "20260501T000000Z"), host=HOST)
+    session.commit()
+    old = svc.import_calendar(session, invitation(1, "Stale", "20260401T000000Z"), host=HOST)
+    assert "older than the version stored here (SEQUENCE 1 < 2)" in dict(old.skipped).values()
+    again = svc.import_calendar(session, invitation(2, "Current", "20260501T000000Z"), host=HOST)
+    assert again.unchanged == ["Current [inv@google.com]"]
+    newer = svc.import_calendar(session, invitation(3, "Moved", "20260502T000000Z"), host=HOST)
+    session.commit()
+    assert newer.updated == ["Moved [inv@google.com]"]
+    meeting = session.scalars(select(Meeting)).one()
+    assert (meeting.title, meeting.sequence) == ("Moved", 3)
