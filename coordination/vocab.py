@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "ActionStatus",
     "ActivityStatus",
     "BodyRole",
     "Constituency",
@@ -21,6 +22,7 @@ __all__ = [
     "ParticipantRole",
     "PartnershipType",
     "ResultLevel",
+    "Rsvp",
     "Sex",
     "StakeholderType",
     "TARGET_GROUPS",
@@ -259,6 +261,25 @@ class ParticipantRole(Vocabulary):
     SPEAKER = "speaker", "Speaker"
     PARTICIPANT = "participant", "Participant"
     OBSERVER = "observer", "Observer"
+
+
+class Rsvp(Vocabulary):
+    """An invitee's answer, in iCalendar's PARTSTAT terms (value upper-cased is the PARTSTAT)."""
+
+    NEEDS_ACTION = "needs_action", "No answer yet"
+    ACCEPTED = "accepted", "Accepted"
+    TENTATIVE = "tentative", "Tentative"
+    DECLINED = "declined", "Declined"
+
+    @property
+    def partstat(self) -> str:
+        return self.value.upper().replace("_", "-")
+
+
+class ActionStatus(Vocabulary):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped"
 
 
 # Seed terms for the two open vocabularies that live in tables (users may add more).

@@ -7,7 +7,7 @@ what it is about.
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from coordination.models import (
     Country,
     Intervention,
     InterventionPlace,
+    Meeting,
     Organisation,
     Partnership,
     Person,
@@ -29,6 +30,7 @@ from coordination.models import (
 from coordination.vocab import (
     BodyType,
     InterventionType,
+    MeetingType,
     PartnershipType,
     StakeholderType,
 )
@@ -155,3 +157,20 @@ def create_body(session: Session, **overrides: Any) -> Body:
     session.add(body)
     session.flush()
     return body
+
+
+def create_meeting(session: Session, **overrides: Any) -> Meeting:
+    """A meeting through the service (so SEQUENCE, times and text rules apply)."""
+    from coordination.services.meetings import create_meeting as create
+
+    n = _next()
+    values: dict[str, Any] = {
+        "title": f"Meeting {n}",
+        "meeting_type": MeetingType.TASKFORCE,
+        "timezone": "Asia/Dhaka",
+    }
+    values.update(overrides)
+    if not {"start", "start_date"} & set(values):
+        values["start"] = datetime(2026, 3, 3, 10, 0)
+        values["end"] = datetime(2026, 3, 3, 12, 0)
+    return create(session, **values)

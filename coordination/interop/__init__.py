@@ -1,1 +1,1 @@
-"""Exchange formats: exports and imports (reports, IATI, HXL, iCalendar)."""
+"""Exchange formats: exports and imports (reports, iCalendar, IATI, HXL)."""

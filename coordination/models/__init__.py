@@ -9,7 +9,13 @@ from coordination.models.interventions import (
     Project,
     ProjectOrganisation,
 )
-from coordination.models.meetings import Meeting, MeetingParticipant
+from coordination.models.meetings import (
+    ActionItem,
+    Decision,
+    Meeting,
+    MeetingOccurrence,
+    MeetingParticipant,
+)
 from coordination.models.organisations import (
     Body,
     BodyMembership,
@@ -30,11 +36,13 @@ from coordination.models.results import (
 )
 
 __all__ = [
+    "ActionItem",
     "Area",
     "AuditEntry",
     "Body",
     "BodyMembership",
     "Country",
+    "Decision",
     "DimensionCategory",
     "Indicator",
     "IndicatorDimension",
@@ -44,6 +52,7 @@ __all__ = [
     "InterventionOrganisation",
     "InterventionPlace",
     "Meeting",
+    "MeetingOccurrence",
     "MeetingParticipant",
     "Organisation",
     "Partnership",

@@ -40,6 +40,8 @@ class User(ReprMixin, Timestamped, Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every calendar-feed token: raising it revokes the user's old feed URLs.
+    feed_token_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     organisation: Mapped[Organisation | None] = relationship()
     person: Mapped[Person | None] = relationship()

@@ -84,10 +84,17 @@ def _load_logframe(session: Session, data: Any) -> None:
     load_logframe(session, data)
 
 
+def _load_calendar(session: Session, data: Any) -> None:
+    from coordination.services.meetings import load_meetings
+
+    load_meetings(session, data)
+
+
 # Sections owned by another area: a mapping handed whole to that area's loader after the
 # core sections are written (they may refer to anything above). Name -> loader.
 EXTENSION_SECTIONS: dict[str, Callable[[Session, Any], object]] = {
     "logframe": _load_logframe,
+    "calendar": _load_calendar,
 }
 
 
