@@ -231,9 +231,12 @@ class RoleRules:
         if self.owner_attribute is None:
             return False
         organisation_id = current_organisation_id()
-        return organisation_id is not None and (
-            getattr(model, self.owner_attribute, None) == organisation_id
-        )
+        if organisation_id is None:
+            return False
+        # A form sets the relationship; its foreign key column follows only at flush.
+        owner = getattr(model, self.owner_field, None) if self.owner_field else None
+        owner_id = owner.id if owner is not None else getattr(model, self.owner_attribute, None)
+        return owner_id == organisation_id
 
     def may_modify(self, model: Any) -> bool:
         role = current_role()

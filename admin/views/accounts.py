@@ -8,6 +8,7 @@ from flask import g
 from wtforms import PasswordField
 from wtforms.validators import Optional
 
+from admin.extensions import db
 from admin.views.base import CoordinationModelView
 from admin.views.stakeholders import ORGANISATION_LOOKUP
 from coordination.errors import ValidationError
@@ -54,7 +55,7 @@ class UserView(CoordinationModelView):
             if not form.new_password.data:
                 raise ValidationError({"new_password": "a new account needs a password"})
             user = create_user(
-                self.session,
+                db.session,
                 form.email.data or "",
                 form.new_password.data,
                 form.role.data,
@@ -62,9 +63,9 @@ class UserView(CoordinationModelView):
             )
             user.person = form.person.data
             user.active = bool(form.active.data)
-            self.session.commit()
+            db.session.commit()
         except Exception as error:
-            self.session.rollback()
+            db.session.rollback()
             self.handle_view_exception(_rename_password(error))
             return False
         self.after_model_change(form, user, True)
@@ -76,7 +77,7 @@ class UserView(CoordinationModelView):
             raise ValidationError({"organisation": "a partner account needs an organisation"})
         if not is_created and form.new_password.data:
             try:
-                set_password(self.session, model, form.new_password.data)
+                set_password(db.session, model, form.new_password.data)
             except ValidationError as error:
                 raise _rename_password(error) from None
 

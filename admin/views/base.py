@@ -8,14 +8,16 @@ from typing import Any
 from flask import abort, flash, g, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
-from flask_admin.form import DateTimeField, Select2Field
+from flask_admin.form import DateTimeField, Select2Widget
 from flask_admin.model import typefmt
 from flask_admin.model.form import converts
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from wtforms import SelectChoice, SelectField
 
 from admin.auth import RoleRules, current_organisation_id, current_role
+from admin.extensions import db
 from admin.forms import SecureForm, VersionField, attach_errors
 from coordination import vocab
 from coordination.errors import ValidationError
@@ -51,6 +53,32 @@ TYPE_FORMATTERS = {**typefmt.BASE_FORMATTERS, **{v: _label for v in _vocabularie
 DETAIL_TYPE_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, **{v: _label for v in _vocabularies()}}
 
 
+class VocabularyField(SelectField):
+    """A select of a vocabulary's terms: stored value sent, human label shown."""
+
+    def __init__(
+        self,
+        label: Any = None,
+        validators: Any = None,
+        *,
+        vocabulary: type[Vocabulary],
+        allow_blank: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        choices = [SelectChoice(term.value, term.label) for term in vocabulary]
+        if allow_blank:
+            choices.insert(0, SelectChoice("", "—"))
+        kwargs.pop("allow_blank", None)
+        kwargs.setdefault("widget", Select2Widget())
+        super().__init__(label, validators, choices=choices, coerce=_term_value, **kwargs)
+
+
+def _term_value(value: Any) -> str | None:
+    if isinstance(value, Vocabulary):
+        return value.value
+    return value or None
+
+
 class VocabularyConverter(AdminModelConverter):
     """Vocabulary columns become selects of (stored value, human label).
 
@@ -63,10 +91,9 @@ class VocabularyConverter(AdminModelConverter):
         enum_class = getattr(column.type, "enum_class", None)
         if enum_class is None or not issubclass(enum_class, Vocabulary):
             return super().convert_enum(column=column, field_args=field_args, **extra)
-        field_args["choices"] = vocab.choices(enum_class)
-        field_args["allow_blank"] = bool(column.nullable)
-        field_args["coerce"] = lambda v: v.value if isinstance(v, Vocabulary) else v
-        return Select2Field(**field_args)
+        return VocabularyField(
+            vocabulary=enum_class, allow_blank=bool(column.nullable), **field_args
+        )
 
     @converts("UTCDateTime")
     def convert_utc_datetime(self, field_args: dict[str, Any], **extra: Any) -> Any:
@@ -144,7 +171,7 @@ class CoordinationModelView(RoleRules, ModelView):
         from coordination.models import Organisation
 
         organisation_id = current_organisation_id()
-        return self.session.get(Organisation, organisation_id) if organisation_id else None
+        return db.session.get(Organisation, organisation_id) if organisation_id else None
 
     # -- saving ----------------------------------------------------------------------
 
@@ -169,7 +196,7 @@ class CoordinationModelView(RoleRules, ModelView):
             raise ValidationError({field: "you can only save records of your own organisation"})
         # No autoflush: the checks query the database and must see the problem
         # before the database does (a clash would otherwise surface as an IntegrityError).
-        with self.session.no_autoflush:
+        with db.session.no_autoflush:
             self.validate_model(model, is_created)
 
     def on_model_delete(self, model: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from flask_admin.model.form import InlineFormAdmin
 from sqlalchemy.orm import joinedload, selectinload
 
+from admin.extensions import db
 from admin.views.base import CoordinationModelView
 from admin.views.stakeholders import ORGANISATION_LOOKUP
 from coordination.models import (
@@ -156,4 +157,4 @@ class InterventionView(CoordinationModelView):
         for index, place in enumerate(model.places):
             country_code = place.country.code if place.country is not None else place.country_code
             area_id = place.area.id if place.area is not None else place.area_id
-            check_place(self.session, country_code, area_id, prefix=f"places-{index}-")
+            check_place(db.session, country_code, area_id, prefix=f"places-{index}-")

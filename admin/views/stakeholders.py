@@ -7,6 +7,7 @@ from typing import Any
 from flask_admin.model.form import InlineFormAdmin
 from sqlalchemy.orm import joinedload, selectinload
 
+from admin.extensions import db
 from admin.views.base import CoordinationModelView
 from coordination.models import Body, BodyMembership, Organisation, Partnership, Person
 from coordination.validation import check_acronym_available, check_date_range
@@ -53,7 +54,7 @@ class OrganisationView(CoordinationModelView):
     def validate_model(self, model: Organisation, is_created: bool) -> None:
         if model.acronym:
             check_acronym_available(
-                self.session, model.acronym, organisation_id=None if is_created else model.id
+                db.session, model.acronym, organisation_id=None if is_created else model.id
             )
 
 
