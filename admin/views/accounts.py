@@ -38,7 +38,7 @@ class UserView(CoordinationModelView):
     column_default_sort = "email"
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
-    form_columns = ("email", "role", "organisation", "person", "active")
+    form_columns = ("email", "new_password", "role", "organisation", "person", "active")
     form_extra_fields = {
         "new_password": NewPasswordField(
             "Password",

@@ -53,6 +53,13 @@ TYPE_FORMATTERS = {**typefmt.BASE_FORMATTERS, **{v: _label for v in _vocabularie
 DETAIL_TYPE_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, **{v: _label for v in _vocabularies()}}
 
 
+class _Term(SelectChoice):
+    """A choice that also unpacks as ``(value, label)``, as Flask-Admin's list editor expects."""
+
+    def __iter__(self) -> Any:
+        return iter((self.value, self.label))
+
+
 class VocabularyField(SelectField):
     """A select of a vocabulary's terms: stored value sent, human label shown."""
 
@@ -65,12 +72,13 @@ class VocabularyField(SelectField):
         allow_blank: bool = False,
         **kwargs: Any,
     ) -> None:
-        choices = [SelectChoice(term.value, term.label) for term in vocabulary]
+        choices = [_Term(term.value, term.label) for term in vocabulary]
         if allow_blank:
-            choices.insert(0, SelectChoice("", "—"))
+            choices.insert(0, _Term("", "—"))
         kwargs.pop("allow_blank", None)
         kwargs.setdefault("widget", Select2Widget())
         super().__init__(label, validators, choices=choices, coerce=_term_value, **kwargs)
+        self.type = "Select2Field"  # lets Flask-Admin's inline (x-editable) list edit use it
 
 
 def _term_value(value: Any) -> str | None:
