@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import abort, flash, g, request
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import DateTimeField, Select2Widget
 from flask_admin.model import typefmt
+from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.form import converts
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -181,6 +183,23 @@ class CoordinationModelView(RoleRules, ModelView):
         organisation_id = current_organisation_id()
         return db.session.get(Organisation, organisation_id) if organisation_id else None
 
+    def validate_form(self, form: Any) -> bool:
+        valid = super().validate_form(form)
+        if request.method != "POST":
+            return valid
+        # A select posted with a value that matches no row (an unknown country code, an
+        # organisation deleted meanwhile) must not silently become "empty".
+        unknown = [field for field in _select_fields(form) if _is_unknown_choice(field)]
+        for field in unknown:
+            raw = field.raw_data[0]
+            message = (
+                f"unknown country code {raw!r}"
+                if field.short_name == "country"
+                else f"unknown {str(field.label.text).lower()} {raw!r}"
+            )
+            field.errors = [*field.errors, message]
+        return bool(valid) and not unknown
+
     # -- saving ----------------------------------------------------------------------
 
     def create_model(self, form: Any) -> Any:
@@ -234,6 +253,26 @@ class CoordinationModelView(RoleRules, ModelView):
             flash(_integrity_message(exc), "error")
             return True
         return super().handle_view_exception(exc)
+
+
+def _select_fields(form: Any) -> list[Any]:
+    """Single-row select fields of a form, including those of inline sub-forms."""
+    found = []
+    for field in form:
+        entries = getattr(field, "entries", None)
+        if entries is not None:
+            for entry in entries:
+                subform = getattr(entry, "form", None)
+                if subform is not None:
+                    found.extend(_select_fields(subform))
+        elif isinstance(field, QuerySelectField | AjaxSelectField):
+            found.append(field)
+    return found
+
+
+def _is_unknown_choice(field: Any) -> bool:
+    raw = getattr(field, "raw_data", None)
+    return bool(raw) and raw[0] not in ("", "__None") and field.data is None
 
 
 def _integrity_message(exc: IntegrityError) -> str:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from admin.extensions import db
-from coordination.models import Organisation, Theme
+from coordination.models import Intervention, Organisation, Theme
 from tests import factories
 from tests.web.conftest import post
 
@@ -108,3 +108,104 @@ def test_no_page_loads_assets_from_another_site(client_as):
     for path in ["/admin/", "/admin/intervention/", "/admin/intervention/new/", "/login"]:
         text = client.get(path).text
         assert 'src="http' not in text and 'href="http' not in text and "//cdn" not in text, path
+
+
+def test_unknown_country_code_is_a_field_error(client_as, data, users):
+    client = client_as("manager")
+    response = post(client, "/admin/organisation/new/", {**ORG, "acronym": "NEW", "country": "ZZ"})
+    assert response.status_code == 200
+    assert "unknown country code &#39;ZZ&#39;" in response.text
+    assert data.scalar(select(func.count()).select_from(Organisation)) == 1
+
+
+def _place_form(**places: str) -> dict[str, str]:
+    return {
+        "code": "PLACE-1",
+        "title": "Somewhere",
+        "intervention_type": "training",
+        "status": "implementation",
+        "start_date": "2025-01-01",
+        **places,
+    }
+
+
+def test_area_outside_the_chosen_country_is_a_field_error(client_as, data, users):
+    hanoi = factories.area(data, "VN-HN")
+    client = client_as("manager")
+    values = _place_form(**{"places-0-country": "BD", "places-0-area": str(hanoi.id)})
+    response = post(
+        client,
+        "/admin/intervention/new/",
+        {**values, "lead_organisation": str(users.partner_org.id)},
+    )
+    assert response.status_code == 200
+    assert "is in VN, not in BD" in response.text
+    assert data.scalar(select(func.count()).select_from(Intervention)) == 0
+
+    dhaka = factories.area(data, "BD-C")
+    values["places-0-area"] = str(dhaka.id)
+    response = post(
+        client,
+        "/admin/intervention/new/",
+        {**values, "lead_organisation": str(users.partner_org.id)},
+    )
+    assert response.status_code == 302, response.text[-2000:]
+    saved = data.scalars(select(Intervention)).one()
+    assert [(p.country_code, p.area_id) for p in saved.places] == [("BD", dhaka.id)]
+
+
+def test_unknown_area_is_a_field_error(client_as, data, users):
+    client = client_as("manager")
+    values = _place_form(**{"places-0-country": "BD", "places-0-area": "999999"})
+    response = post(
+        client,
+        "/admin/intervention/new/",
+        {**values, "lead_organisation": str(users.partner_org.id)},
+    )
+    assert response.status_code == 200
+    assert "unknown area &#39;999999&#39;" in response.text
+
+
+def test_stale_edit_is_refused_with_a_clear_message(client_as, data, users):
+    own = users.partner_org
+    client = client_as("manager")
+    form = {**ORG, "acronym": "OWN", "row_version": str(own.version)}
+    first = post(client, f"/admin/organisation/edit/?id={own.id}", {**form, "name": "First"})
+    assert first.status_code == 302
+    second = post(client, f"/admin/organisation/edit/?id={own.id}", {**form, "name": "Second"})
+    assert second.status_code == 200
+    assert "changed by someone else" in second.text
+    data.expunge_all()
+    assert data.get(Organisation, own.id).name == "First"
+
+
+def test_duplicate_code_is_a_field_error(client_as, data, users):
+    factories.create_project(data, code="P-1")
+    data.commit()
+    client = client_as("manager")
+    response = post(
+        client, "/admin/project/new/", {"code": "P-1", "title": "Again", "status": "implementation"}
+    )
+    assert response.status_code == 200
+    assert "Already exists." in response.text
+
+
+def test_database_constraint_becomes_a_form_message(client_as, data, users):
+    # A membership names an organisation or a person, never both: the database's CHECK
+    # refuses it, and the form says so instead of failing with a 500.
+    person = factories.create_person(data)
+    data.commit()
+    client = client_as("manager")
+    response = post(
+        client,
+        "/admin/body/new/",
+        {
+            "name": "Taskforce",
+            "body_type": "taskforce",
+            "memberships-0-organisation": str(users.partner_org.id),
+            "memberships-0-person": str(person.id),
+            "memberships-0-role": "member",
+        },
+    )
+    assert response.status_code == 200
+    assert "Not saved: some values break a rule of the database" in response.text
