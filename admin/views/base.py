@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from flask import abort, flash, g, request
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
@@ -21,7 +23,6 @@ from wtforms import SelectChoice, SelectField
 from admin.auth import RoleRules, current_organisation_id, current_role
 from admin.extensions import db
 from admin.forms import SecureForm, VersionField, attach_errors
-from coordination import vocab
 from coordination.errors import ValidationError
 from coordination.validation import check_date_range
 from coordination.vocab import UserRole, Vocabulary
@@ -38,21 +39,14 @@ STALE_MESSAGE = (
 BOOKKEEPING = ("version", "created_at", "updated_at")
 
 
-def _vocabularies() -> list[type[Vocabulary]]:
-    found = []
-    for value in vars(vocab).values():
-        if isinstance(value, type) and issubclass(value, Vocabulary) and value is not Vocabulary:
-            found.append(value)
-    return found
-
-
 def _label(_view: Any, value: Vocabulary, _name: str | None = None) -> str:
     return value.label
 
 
-#: list and details pages show a vocabulary term's label, not its stored value
-TYPE_FORMATTERS = {**typefmt.BASE_FORMATTERS, **{v: _label for v in _vocabularies()}}
-DETAIL_TYPE_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, **{v: _label for v in _vocabularies()}}
+# Checked in order with isinstance: vocabulary terms must come before the generic Enum
+# formatter, which would show the member's name ("ENTERPRISE_SERVICE").
+TYPE_FORMATTERS = {Vocabulary: _label, **typefmt.BASE_FORMATTERS}
+DETAIL_TYPE_FORMATTERS = {Vocabulary: _label, **typefmt.DETAIL_FORMATTERS}
 
 
 class _Term(SelectChoice):
@@ -104,6 +98,14 @@ class VocabularyConverter(AdminModelConverter):
         return VocabularyField(
             vocabulary=enum_class, allow_blank=bool(column.nullable), **field_args
         )
+
+    def _model_select_field(
+        self, prop: Any, multiple: Any, remote_model: Any, **kwargs: Any
+    ) -> Any:
+        # WTForms 3.3 shows an empty label as the option's value ("__None"); name it.
+        if kwargs.get("allow_blank"):
+            kwargs.setdefault("blank_text", "—")
+        return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
     @converts("UTCDateTime")
     def convert_utc_datetime(self, field_args: dict[str, Any], **extra: Any) -> Any:
@@ -225,6 +227,20 @@ class CoordinationModelView(RoleRules, ModelView):
         # before the database does (a clash would otherwise surface as an IntegrityError).
         with db.session.no_autoflush:
             self.validate_model(model, is_created)
+
+    @action(
+        "delete",
+        lazy_gettext("Delete"),
+        lazy_gettext("Are you sure you want to delete selected records?"),
+    )
+    def action_delete(self, ids: Any) -> None:
+        # Row ids arrive as strings; PostgreSQL will not compare them with an integer key.
+        python_type = self.model.__mapper__.primary_key[0].type.python_type
+        try:
+            typed = tuple(python_type(i) for i in ids)
+        except ValueError:
+            abort(400)
+        super().action_delete(typed)
 
     def on_model_delete(self, model: Any) -> None:
         if not (self.can_delete and self.may_modify(model)):

@@ -93,10 +93,10 @@ def test_home_page_counts_and_recent_changes(client_as, data, users):
     factories.create_intervention(data, code="HOME-1")
     data.commit()
     home = client_as("manager").get("/admin/")
-    assert 'data-count="Intervention">1<' in home.text
-    assert 'data-count="Organisation">2<' in home.text
+    assert 'data-count="Interventions">1<' in home.text
+    assert 'data-count="Organisations">2<' in home.text
     themes = data.scalar(select(func.count()).select_from(Theme))
-    assert f'data-count="Theme">{themes}<' in home.text
+    assert f'data-count="Themes">{themes}<' in home.text
     assert "HOME-1" in home.text  # recent changes
     assert "test-setup" in home.text
     donor_home = client_as("donor").get("/admin/")

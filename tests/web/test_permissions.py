@@ -333,3 +333,19 @@ def test_admin_creates_an_account_with_a_hashed_password(client_as, data, users)
     user = data.scalars(select(User).where(User.email == "new@example.org")).one()
     assert user.password_hash.startswith("$argon2")
     assert authenticate(data, "new@example.org", "long enough pass") is not None
+
+
+def test_bulk_delete_by_a_manager(client_as, data):
+    first = factories.create_organisation(data)
+    second = factories.create_organisation(data)
+    kept = factories.create_organisation(data)
+    data.commit()
+    client = client_as("manager")
+    response = post(
+        client,
+        "/admin/organisation/action/",
+        {"action": "delete", "rowid": [str(first.id), str(second.id)]},
+    )
+    assert response.status_code == 302
+    remaining = set(data.scalars(select(Organisation.id)))
+    assert kept.id in remaining and first.id not in remaining and second.id not in remaining
