@@ -209,3 +209,79 @@ def test_database_constraint_becomes_a_form_message(client_as, data, users):
     )
     assert response.status_code == 200
     assert "Not saved: some values break a rule of the database" in response.text
+
+
+def test_every_list_searches_and_sorts_without_error(client_as, data, users):
+    factories.create_intervention(data, code="SEARCH-1", themes=["environment"])
+    data.commit()
+    client = client_as("admin")
+    for endpoint in [
+        "organisation",
+        "person",
+        "partnership",
+        "body",
+        "project",
+        "intervention",
+        "meeting",
+        "result",
+        "indicator",
+        "indicatorperiod",
+        "country",
+        "area",
+        "theme",
+        "targetgroup",
+        "user",
+        "audit",
+    ]:
+        for query in ("?search=a", "?sort=0&desc=1"):
+            assert client.get(f"/admin/{endpoint}/{query}").status_code == 200, (endpoint, query)
+
+
+def test_interventions_filter_by_theme(client_as, data, users):
+    factories.create_intervention(data, code="GREEN-1", themes=["environment"])
+    factories.create_intervention(data, code="EQUAL-1", themes=["gender-equality"])
+    data.commit()
+    client = client_as("donor")
+    listing = client.get("/admin/intervention/")
+    # Filters are addressed by position (flt0_<index>): find "Themes / Name equals".
+    view = next(
+        v for v in client.application.extensions["admin"][0]._views if v.endpoint == "intervention"
+    )
+    index = next(
+        i
+        for i, f in enumerate(view._filters)
+        if f.column.key == "name"
+        and "equal" in f.operation().lower()
+        and "theme" in str(f.name).lower()
+    )
+    filtered = client.get(f"/admin/intervention/?flt0_{index}=Environmental sustainability")
+    assert listing.status_code == filtered.status_code == 200
+    assert "GREEN-1" in filtered.text
+    assert "EQUAL-1" not in filtered.text
+
+
+def test_meeting_times_are_read_in_the_meeting_time_zone(client_as, data, users):
+    from datetime import UTC, datetime
+
+    from coordination.models import Meeting
+
+    client = client_as("manager")
+    values = {
+        "title": "Tripartite meeting",
+        "meeting_type": "regional_tripartite",
+        "status": "planned",
+        "timezone": "Asia/Dhaka",
+        "starts_at": "2025-05-01 09:00:00",
+        "ends_at": "2025-05-01 08:00:00",
+    }
+    refused = post(client, "/admin/meeting/new/", values)
+    assert refused.status_code == 200
+    assert "before it starts" in refused.text
+    unknown = post(client, "/admin/meeting/new/", {**values, "timezone": "Mars/Olympus"})
+    assert "unknown time zone" in unknown.text
+
+    created = post(client, "/admin/meeting/new/", {**values, "ends_at": "2025-05-01 17:00:00"})
+    assert created.status_code == 302, created.text[-2000:]
+    meeting = data.scalars(select(Meeting)).one()
+    assert meeting.starts_at == datetime(2025, 5, 1, 3, 0, tzinfo=UTC)
+    assert meeting.ends_at == datetime(2025, 5, 1, 11, 0, tzinfo=UTC)

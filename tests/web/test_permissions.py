@@ -349,3 +349,47 @@ def test_bulk_delete_by_a_manager(client_as, data):
     assert response.status_code == 302
     remaining = set(data.scalars(select(Organisation.id)))
     assert kept.id in remaining and first.id not in remaining and second.id not in remaining
+
+
+def test_partner_adds_contacts_only_to_their_organisation(client_as, data, users):
+    other_org = factories.create_organisation(data)
+    data.commit()
+    client = client_as("partner")
+    values = {"name": "New Contact", "sex": "female", "active": "y"}
+    refused = post(client, "/admin/person/new/", {**values, "organisation": str(other_org.id)})
+    assert refused.status_code == 200
+    assert "you can only save records of your own organisation" in refused.text
+    created = post(
+        client, "/admin/person/new/", {**values, "organisation": str(users.partner_org.id)}
+    )
+    assert created.status_code == 302
+    person = data.scalars(select(Person)).one()
+    assert person.organisation_id == users.partner_org.id
+
+
+def test_admin_changes_a_password_or_keeps_it(client_as, data, users):
+    from coordination.models import User
+    from coordination.services.accounts import authenticate
+    from tests.web.conftest import PASSWORD
+
+    # A plain id: touching an expired ORM object would open a read snapshot early.
+    donor_id = data.scalar(select(User.id).where(User.email == "donor@example.org"))
+    data.rollback()
+    client = client_as("admin")
+    values = {"email": "donor@example.org", "role": "donor", "active": "y"}
+    kept = post(client, f"/admin/user/edit/?id={donor_id}", {**values, "new_password": ""})
+    assert kept.status_code == 302
+    assert authenticate(data, "donor@example.org", PASSWORD) is not None
+    data.rollback()  # authenticate records the login: do not hold SQLite's write lock
+    changed = post(
+        client,
+        f"/admin/user/edit/?id={donor_id}",
+        {**values, "new_password": "a brand new password"},
+    )
+    assert changed.status_code == 302
+    assert authenticate(data, "donor@example.org", "a brand new password") is not None
+    data.rollback()
+    entry = data.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type == "User").order_by(AuditEntry.id.desc())
+    ).first()
+    assert "a brand new password" not in str(entry.changes)
