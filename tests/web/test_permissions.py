@@ -393,3 +393,21 @@ def test_admin_changes_a_password_or_keeps_it(client_as, data, users):
         select(AuditEntry).where(AuditEntry.entity_type == "User").order_by(AuditEntry.id.desc())
     ).first()
     assert "a brand new password" not in str(entry.changes)
+
+
+def test_lookups_serve_only_those_who_can_write(client_as, data, users):
+    factories.create_organisation(data, acronym="LOOKME", name="Look me up")
+    data.commit()
+    partner = client_as("partner")
+    found = partner.get("/admin/intervention/ajax/lookup/?name=lead_organisation&query=LOOK")
+    assert found.status_code == 200
+    assert "LOOKME" in found.text
+    # Partners cannot write meetings, so the meeting form's person lookup stays closed:
+    # it would list other organisations' contacts.
+    assert partner.get("/admin/meeting/ajax/lookup/?name=organiser&query=LOOK").status_code == 403
+    assert (
+        client_as("donor")
+        .get("/admin/intervention/ajax/lookup/?name=lead_organisation&query=LOOK")
+        .status_code
+        == 403
+    )
