@@ -263,6 +263,8 @@ class RoleRules:
             abort(403)
         if name in ("edit_view", "ajax_update") and not self.can_edit:
             abort(403)
+        if name == "ajax_update" and not self.column_editable_list:  # type: ignore[attr-defined]
+            abort(403)  # no inline editing for this user here (partners use the form)
         if name == "delete_view" and not self.can_delete:
             abort(403)
         if name == "ajax_lookup" and not (self.can_create or self.can_edit):

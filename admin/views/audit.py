@@ -35,7 +35,6 @@ class AuditView(CoordinationModelView):
     read_roles = MANAGERS
     write_roles = frozenset()
     allow_create = allow_edit = allow_delete = False
-    column_editable_list = ()
     action_disallowed_list = ("delete",)
 
     column_list = ("occurred_at", "actor", "action", "entity_type", "entity_label", "changes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, flash, g, request
+from flask import abort, flash, g, has_request_context, request
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
@@ -15,6 +15,7 @@ from flask_admin.form import DateTimeField, Select2Widget
 from flask_admin.model import typefmt
 from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.form import converts
+from flask_admin.model.template import BaseListRowAction, DeleteRowAction, EditRowAction
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -135,6 +136,29 @@ class CoordinationModelView(RoleRules, ModelView):
     page_size = 50
     #: loader options (selectinload/joinedload) for the list and details queries
     list_loader_options: tuple[Any, ...] = ()
+
+    #: columns editable in the list (x-editable); partners edit through the form instead,
+    #: where the row is known to be theirs before anything is shown
+    editable_columns: tuple[str, ...] = ()
+
+    @property
+    def column_editable_list(self) -> Any:  # type: ignore[override]
+        if has_request_context() and current_role() is UserRole.PARTNER:
+            return ()
+        return self.editable_columns
+
+    @column_editable_list.setter
+    def column_editable_list(self, value: Any) -> None:
+        self.editable_columns = tuple(value or ())
+
+    def get_list_row_actions(self) -> list[Any]:
+        """Edit and delete icons only on the rows this user may change."""
+        return [
+            _OwnRowsOnly(action, self)
+            if isinstance(action, EditRowAction | DeleteRowAction)
+            else action
+            for action in super().get_list_row_actions()
+        ]
 
     # -- queries ---------------------------------------------------------------------
 
@@ -269,6 +293,18 @@ class CoordinationModelView(RoleRules, ModelView):
             flash(_integrity_message(exc), "error")
             return True
         return super().handle_view_exception(exc)
+
+
+class _OwnRowsOnly(BaseListRowAction):
+    def __init__(self, action: BaseListRowAction, view: CoordinationModelView) -> None:
+        super().__init__(action.title)
+        self.action = action
+        self.view = view
+
+    def render(self, context: Any, row_id: str, row: Any) -> Any:
+        if not self.view.may_modify(row):
+            return ""
+        return self.action.render(context, row_id, row)
 
 
 def _select_fields(form: Any) -> list[Any]:

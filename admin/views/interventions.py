@@ -122,7 +122,7 @@ class InterventionView(CoordinationModelView):
         "themes": lambda view, context, model, name: _names(model.themes),
         "places": lambda view, context, model, name: _names(model.places),
     }
-    column_editable_list = ("status",)
+    editable_columns = ("status",)
     form_columns = (
         "code",
         "title",

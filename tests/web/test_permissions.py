@@ -193,12 +193,15 @@ def test_partner_edits_own_intervention(client_as, data, users):
         client, f"/admin/intervention/edit/?id={own.id}", _intervention_form(own, title="Renamed")
     )
     assert response.status_code == 302, response.text[-3000:]
-    ajax = {"list_form_pk": str(own.id), "status": "closed"}
-    assert post(client, "/admin/intervention/ajax/update/", ajax).status_code == 200
     data.expunge_all()
-    saved = data.get(Intervention, own.id)
-    assert saved.title == "Renamed"
-    assert saved.status is ActivityStatus.CLOSED
+    assert data.get(Intervention, own.id).title == "Renamed"
+    listing = client.get("/admin/intervention/").text
+    assert f"/admin/intervention/edit/?id={own.id}" in listing
+    assert f"/admin/intervention/edit/?id={_other.id}" not in listing  # no edit icon there
+    assert 'data-role="x-editable"' not in listing  # partners edit through the form
+    # Partners have no inline (ajax) editing, even of their own rows.
+    ajax = {"list_form_pk": str(own.id), "status": "closed"}
+    assert post(client, "/admin/intervention/ajax/update/", ajax).status_code == 403
     assert post(client, "/admin/intervention/delete/", {"id": str(own.id)}).status_code == 302
     data.expunge_all()
     assert data.get(Intervention, own.id) is None
@@ -333,6 +336,17 @@ def test_admin_creates_an_account_with_a_hashed_password(client_as, data, users)
     user = data.scalars(select(User).where(User.email == "new@example.org")).one()
     assert user.password_hash.startswith("$argon2")
     assert authenticate(data, "new@example.org", "long enough pass") is not None
+
+
+def test_manager_edits_status_inline(client_as, data):
+    intervention = factories.create_intervention(data)
+    data.commit()
+    client = client_as("manager")
+    assert 'data-role="x-editable"' in client.get("/admin/intervention/").text
+    ajax = {"list_form_pk": str(intervention.id), "status": "closed"}
+    assert post(client, "/admin/intervention/ajax/update/", ajax).status_code == 200
+    data.expunge_all()
+    assert data.get(Intervention, intervention.id).status is ActivityStatus.CLOSED
 
 
 def test_bulk_delete_by_a_manager(client_as, data):
