@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_admin.form import BaseForm
 from flask_admin.form import SecureForm as FlaskAdminSecureForm
+from flask_admin.model.fields import AjaxSelectField, InlineFieldList, InlineFormField
 from flask_wtf.csrf import ValidationError as CSRFError
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms import Form, HiddenField, ValidationError
 from wtforms.csrf.core import CSRF
+from wtforms.validators import InputRequired
 
-__all__ = ["SecureForm", "VersionField", "attach_errors"]
+from coordination.vocab import OrganisationRole
+
+__all__ = ["PartnerRolesField", "SecureForm", "VersionField", "attach_errors"]
 
 
 class _FlaskWTFCSRF(CSRF):
@@ -75,3 +80,43 @@ def attach_errors(form: Any, errors: Mapping[str, str]) -> list[str]:
         else:
             field.errors = [*field.errors, message]
     return unplaced
+
+
+class PartnerRolesField(InlineFieldList):
+    """Organisations with an IATI role in a project or intervention, edited in place.
+
+    The link rows have a composite primary key (owner, organisation, role), which
+    Flask-Admin's inline model forms cannot match; this field rebuilds the collection
+    from the submitted rows instead, keeping the rows that did not change (so the audit
+    trail records only real changes) and letting delete-orphan remove the others.
+    """
+
+    def __init__(self, link_model: type, loader: Any, label: str | None = None, **kwargs: Any):
+        from admin.views.base import VocabularyField
+
+        class PartnerRoleForm(BaseForm):
+            organisation = AjaxSelectField(loader, "Organisation", validators=[InputRequired()])
+            role = VocabularyField(
+                "Role", validators=[InputRequired()], vocabulary=OrganisationRole
+            )
+
+        super().__init__(InlineFormField(PartnerRoleForm), label, min_entries=0, **kwargs)
+        self.link_model = link_model
+
+    def populate_obj(self, obj: Any, name: str) -> None:
+        current = {(link.organisation_id, link.role): link for link in getattr(obj, name)}
+        wanted, seen = [], set()
+        for entry in self.entries:
+            if self.should_delete(entry):
+                continue
+            organisation, role = entry.form.organisation.data, entry.form.role.data
+            if organisation is None or not role:
+                continue
+            key = (organisation.id, OrganisationRole(role))
+            if key in seen:
+                continue
+            seen.add(key)
+            wanted.append(
+                current.get(key) or self.link_model(organisation=organisation, role=key[1])
+            )
+        setattr(obj, name, wanted)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.model.form import InlineFormAdmin
 from sqlalchemy.orm import joinedload, selectinload
 
 from admin.extensions import db
+from admin.forms import PartnerRolesField
 from admin.views.base import CoordinationModelView
 from admin.views.stakeholders import ORGANISATION_LOOKUP
 from coordination.models import (
@@ -15,6 +17,7 @@ from coordination.models import (
     Intervention,
     InterventionOrganisation,
     InterventionPlace,
+    Organisation,
     Project,
     ProjectOrganisation,
 )
@@ -25,28 +28,40 @@ __all__ = ["InterventionView", "ProjectView"]
 AREA_LOOKUP = {"fields": ("name", "code"), "page_size": 20}
 
 
-class ProjectPartnerInline(InlineFormAdmin):
-    form_columns = ("organisation", "role")
-    form_ajax_refs = {"organisation": ORGANISATION_LOOKUP}
-
-
-class InterventionPartnerInline(InlineFormAdmin):
-    form_columns = ("organisation", "role")
-    form_ajax_refs = {"organisation": ORGANISATION_LOOKUP}
-    form_label = "Partner organisation"
-
-
 class PlaceInline(InlineFormAdmin):
     form_columns = ("id", "country", "area")
     form_ajax_refs = {"area": AREA_LOOKUP}
     form_label = "Place"
 
 
+class PartnerRoles:
+    """Adds the "Partner organisations" rows (organisation + IATI role) to a view's form."""
+
+    link_model: type
+    _partner_lookup = "partner_organisation"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._partner_loader = QueryAjaxModelLoader(
+            self._partner_lookup, db, Organisation, fields=("acronym", "name"), page_size=20
+        )
+        self.form_extra_fields = {
+            "participations": PartnerRolesField(
+                self.link_model, self._partner_loader, label="Partner organisations"
+            )
+        }
+        super().__init__(*args, **kwargs)
+
+    def _process_ajax_references(self) -> dict[str, Any]:
+        references = super()._process_ajax_references()  # type: ignore[misc]
+        references[self._partner_lookup] = self._partner_loader
+        return references
+
+
 def _names(items: Any) -> str:
     return ", ".join(str(item) for item in items)
 
 
-class ProjectView(CoordinationModelView):
+class ProjectView(PartnerRoles, CoordinationModelView):
     column_list = ("code", "title", "status", "start_date", "end_date", "budget", "currency")
     column_searchable_list = ("code", "title", "iati_identifier")
     column_filters = ("status", "themes.name", "countries.name", "start_date", "end_date")
@@ -63,13 +78,10 @@ class ProjectView(CoordinationModelView):
         "iati_identifier",
         "countries",
         "themes",
-        "participations",
+        "participations",  # PartnerRoles' field
     )
-    column_labels = {
-        "participations": "Partner organisations",
-        "iati_identifier": "IATI identifier",
-    }
-    inline_models = (ProjectPartnerInline(ProjectOrganisation),)
+    column_labels = {"iati_identifier": "IATI identifier"}
+    link_model = ProjectOrganisation
     list_loader_options = (
         selectinload(Project.participations).joinedload(ProjectOrganisation.organisation),
     )
@@ -81,7 +93,7 @@ class ProjectView(CoordinationModelView):
             model.currency = model.currency.upper()
 
 
-class InterventionView(CoordinationModelView):
+class InterventionView(PartnerRoles, CoordinationModelView):
     """Partners create interventions led by their own organisation and edit only those."""
 
     owner_attribute = "lead_organisation_id"
@@ -136,13 +148,11 @@ class InterventionView(CoordinationModelView):
         "themes",
         "target_groups",
         "places",
-        "participations",
+        "participations",  # PartnerRoles' field
     )
     form_ajax_refs = {"lead_organisation": ORGANISATION_LOOKUP}
-    inline_models = (
-        PlaceInline(InterventionPlace),
-        InterventionPartnerInline(InterventionOrganisation),
-    )
+    inline_models = (PlaceInline(InterventionPlace),)
+    link_model = InterventionOrganisation
     list_loader_options = (
         joinedload(Intervention.lead_organisation),
         selectinload(Intervention.themes),

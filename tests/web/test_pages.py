@@ -144,6 +144,8 @@ def test_area_outside_the_chosen_country_is_a_field_error(client_as, data, users
 
     dhaka = factories.area(data, "BD-C")
     values["places-0-area"] = str(dhaka.id)
+    values["participations-0-organisation"] = str(users.partner_org.id)
+    values["participations-0-role"] = "implementing"
     response = post(
         client,
         "/admin/intervention/new/",
@@ -152,6 +154,7 @@ def test_area_outside_the_chosen_country_is_a_field_error(client_as, data, users
     assert response.status_code == 302, response.text[-2000:]
     saved = data.scalars(select(Intervention)).one()
     assert [(p.country_code, p.area_id) for p in saved.places] == [("BD", dhaka.id)]
+    assert [o.acronym for o in saved.partners] == ["OWN"]
 
 
 def test_unknown_area_is_a_field_error(client_as, data, users):
@@ -285,3 +288,52 @@ def test_meeting_times_are_read_in_the_meeting_time_zone(client_as, data, users)
     meeting = data.scalars(select(Meeting)).one()
     assert meeting.starts_at == datetime(2025, 5, 1, 3, 0, tzinfo=UTC)
     assert meeting.ends_at == datetime(2025, 5, 1, 11, 0, tzinfo=UTC)
+
+
+def test_project_partners_are_edited_inline(client_as, data, users):
+    from coordination.models import Project
+    from coordination.vocab import OrganisationRole
+
+    donor_org = factories.create_organisation(data, acronym="SIDA", name="Sida")
+    data.commit()
+    client = client_as("manager")
+    values = {"code": "P-9", "title": "Garment sector programme", "status": "implementation"}
+    created = post(
+        client,
+        "/admin/project/new/",
+        {
+            **values,
+            "participations-0-organisation": str(donor_org.id),
+            "participations-0-role": "funding",
+            "participations-1-organisation": str(users.partner_org.id),
+            "participations-1-role": "implementing",
+        },
+    )
+    assert created.status_code == 302, created.text[-2000:]
+    project = data.scalars(select(Project)).one()
+    assert {(p.organisation.acronym, p.role) for p in project.participations} == {
+        ("SIDA", OrganisationRole.FUNDING),
+        ("OWN", OrganisationRole.IMPLEMENTING),
+    }
+    project_id, version = project.id, project.version
+    data.rollback()
+
+    form = client.get(f"/admin/project/edit/?id={project_id}")
+    assert form.status_code == 200
+    assert "Sida" in form.text
+    edited = post(
+        client,
+        f"/admin/project/edit/?id={project_id}",
+        {
+            **values,
+            "row_version": str(version),
+            "participations-0-organisation": str(donor_org.id),
+            "participations-0-role": "accountable",
+        },
+    )
+    assert edited.status_code == 302, edited.text[-2000:]
+    data.expunge_all()
+    project = data.get(Project, project_id)
+    assert [(p.organisation.acronym, p.role) for p in project.participations] == [
+        ("SIDA", OrganisationRole.ACCOUNTABLE)
+    ]
