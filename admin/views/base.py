@@ -74,14 +74,21 @@ class VocabularyField(SelectField):
             choices.insert(0, _Term("", "—"))
         kwargs.pop("allow_blank", None)
         kwargs.setdefault("widget", Select2Widget())
-        super().__init__(label, validators, choices=choices, coerce=_term_value, **kwargs)
+        super().__init__(
+            label, validators, choices=choices, coerce=_coerce_to(vocabulary), **kwargs
+        )
         self.type = "Select2Field"  # lets Flask-Admin's inline (x-editable) list edit use it
 
 
-def _term_value(value: Any) -> str | None:
-    if isinstance(value, Vocabulary):
-        return value.value
-    return value or None
+def _coerce_to(vocabulary: type[Vocabulary]) -> Any:
+    """Form values become enum members, so the model never holds a bare string."""
+
+    def coerce(value: Any) -> Vocabulary | None:
+        if value is None or value == "":
+            return None
+        return vocabulary(value)
+
+    return coerce
 
 
 class VocabularyConverter(AdminModelConverter):

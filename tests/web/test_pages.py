@@ -337,3 +337,62 @@ def test_project_partners_are_edited_inline(client_as, data, users):
     assert [(p.organisation.acronym, p.role) for p in project.participations] == [
         ("SIDA", OrganisationRole.ACCOUNTABLE)
     ]
+
+
+def test_meeting_participants_and_body_members_are_edited_inline(client_as, data, users):
+    from coordination.models import Body, Meeting
+
+    person = factories.create_person(data, name="Rahima Begum", organisation=users.partner_org)
+    data.commit()
+    client = client_as("manager")
+    assert client.get("/admin/meeting/new/").status_code == 200
+    created = post(
+        client,
+        "/admin/meeting/new/",
+        {
+            "title": "Taskforce meeting",
+            "meeting_type": "taskforce",
+            "status": "planned",
+            "timezone": "UTC",
+            "starts_at": "2025-06-01 09:00:00",
+            "ends_at": "2025-06-01 11:00:00",
+            "participants-0-person": str(person.id),
+            "participants-0-role": "speaker",
+        },
+    )
+    assert created.status_code == 302, created.text[-2000:]
+    meeting = data.scalars(select(Meeting)).one()
+    assert [(p.person_id, p.role.value) for p in meeting.participants] == [(person.id, "speaker")]
+
+    nobody = post(
+        client,
+        "/admin/meeting/new/",
+        {
+            "title": "Empty seat",
+            "meeting_type": "taskforce",
+            "status": "planned",
+            "timezone": "UTC",
+            "starts_at": "2025-06-02 09:00:00",
+            "ends_at": "2025-06-02 11:00:00",
+            "participants-0-role": "speaker",
+        },
+    )
+    assert nobody.status_code == 200
+    assert "choose a person or an organisation" in nobody.text
+
+    body = post(
+        client,
+        "/admin/body/new/",
+        {
+            "name": "Gender taskforce",
+            "body_type": "taskforce",
+            "memberships-0-organisation": str(users.partner_org.id),
+            "memberships-0-role": "chair",
+            "memberships-0-since": "2025-01-01",
+        },
+    )
+    assert body.status_code == 302, body.text[-2000:]
+    saved = data.scalars(select(Body)).one()
+    assert [(m.organisation_id, m.role.value) for m in saved.memberships] == [
+        (users.partner_org.id, "chair")
+    ]
