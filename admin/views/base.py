@@ -141,7 +141,7 @@ class CoordinationModelView(RoleRules, ModelView):
     column_auto_select_related = False  # list_loader_options says what to load
     can_set_page_size = True
     page_size = 50
-    #: loader options (selectinload/joinedload) for the list and details queries
+    #: loader options (selectinload/joinedload) applied to the list query
     list_loader_options: tuple[Any, ...] = ()
 
     #: columns editable in the list (x-editable); partners edit through the form instead,
