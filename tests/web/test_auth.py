@@ -118,3 +118,26 @@ def test_secret_key_is_required_outside_tests(db_url, monkeypatch):
 
 def test_csrf_token_helper_reads_the_login_page(client):
     assert len(csrf_token(client)) > 20
+
+
+def test_delete_action_and_inline_edit_need_the_token(client_as, data):
+    from sqlalchemy import select
+
+    from coordination.models import Intervention
+    from tests import factories
+
+    intervention = factories.create_intervention(data)
+    data.commit()
+    client = client_as("admin")
+    for url, values in [
+        ("/admin/intervention/delete/", {"id": str(intervention.id)}),
+        ("/admin/intervention/action/", {"action": "delete", "rowid": str(intervention.id)}),
+        (
+            "/admin/intervention/ajax/update/",
+            {"list_form_pk": str(intervention.id), "status": "closed"},
+        ),
+    ]:
+        assert client.post(url, data=values).status_code == 400, url
+    data.expunge_all()
+    kept = data.scalars(select(Intervention)).one()
+    assert kept.status.value == "implementation"
