@@ -1,0 +1,62 @@
+"""One module per area; :func:`register_views` adds them all to an ``Admin``."""
+
+from __future__ import annotations
+
+from flask_admin import Admin
+
+from admin.extensions import db
+from admin.views.accounts import UserView
+from admin.views.audit import AuditView
+from admin.views.interventions import InterventionView, ProjectView
+from admin.views.meetings import MeetingView
+from admin.views.reference import AreaView, CountryView, TargetGroupView, ThemeView
+from admin.views.results import IndicatorPeriodView, IndicatorView, ResultView
+from admin.views.stakeholders import BodyView, OrganisationView, PartnershipView, PersonView
+from coordination.models import (
+    Area,
+    AuditEntry,
+    Body,
+    Country,
+    Indicator,
+    IndicatorPeriod,
+    Intervention,
+    Meeting,
+    Organisation,
+    Partnership,
+    Person,
+    Project,
+    Result,
+    TargetGroup,
+    Theme,
+    User,
+)
+
+__all__ = ["register_views"]
+
+
+def register_views(admin: Admin) -> None:
+    stakeholders, work, results, reference, system = (
+        "Stakeholders",
+        "Projects",
+        "Results framework",
+        "Reference",
+        "System",
+    )
+    admin.add_views(
+        OrganisationView(Organisation, db, name="Organisations", category=stakeholders),
+        PersonView(Person, db, name="People", category=stakeholders),
+        PartnershipView(Partnership, db, name="Partnerships", category=stakeholders),
+        BodyView(Body, db, name="Bodies", category=stakeholders),
+        ProjectView(Project, db, name="Projects", category=work),
+        InterventionView(Intervention, db, name="Interventions", category=work),
+        MeetingView(Meeting, db, name="Meetings", category=work),
+        ResultView(Result, db, name="Results", category=results),
+        IndicatorView(Indicator, db, name="Indicators", category=results),
+        IndicatorPeriodView(IndicatorPeriod, db, name="Indicator periods", category=results),
+        CountryView(Country, db, name="Countries", category=reference),
+        AreaView(Area, db, name="Areas", category=reference),
+        ThemeView(Theme, db, name="Themes", category=reference),
+        TargetGroupView(TargetGroup, db, name="Target groups", category=reference),
+        UserView(User, db, name="Users", category=system),
+        AuditView(AuditEntry, db, name="Audit trail", category=system, endpoint="audit"),
+    )
