@@ -2,6 +2,7 @@
 
 from coordination.models.accounts import User
 from coordination.models.audit import AuditEntry
+from coordination.models.coordination import OverlapDecision
 from coordination.models.interventions import (
     Intervention,
     InterventionOrganisation,
@@ -34,6 +35,7 @@ __all__ = [
     "Meeting",
     "MeetingParticipant",
     "Organisation",
+    "OverlapDecision",
     "Partnership",
     "Person",
     "Project",
