@@ -32,8 +32,10 @@ __all__ = [
     "ProjectRecord",
     "Snapshot",
     "fingerprint",
+    "load_areas",
     "load_decisions",
     "load_interventions",
+    "load_overlap_snapshot",
     "load_snapshot",
 ]
 
@@ -330,7 +332,6 @@ def load_decisions(connection: Connection) -> tuple[DecisionRecord, ...]:
 def load_snapshot(connection: Connection) -> Snapshot:
     """The whole picture for overlaps, gaps and the network, in about fifteen queries."""
     from coordination.models import (
-        Area,
         BodyMembership,
         Meeting,
         MeetingParticipant,
@@ -432,15 +433,6 @@ def load_snapshot(connection: Connection) -> Snapshot:
         )
     )
 
-    area_ids = {p.area for r in interventions for p in r.places if p.area is not None}
-    a = Area.__table__.c
-    areas: dict[int, AreaRecord] = {}
-    if area_ids:
-        for row in connection.execute(
-            select(a.id, a.country_code, a.code, a.name).where(a.id.in_(sorted(area_ids)))
-        ):
-            areas[row[0]] = AreaRecord(*row)
-
     return Snapshot(
         interventions=interventions,
         organisations=organisations,
@@ -448,6 +440,32 @@ def load_snapshot(connection: Connection) -> Snapshot:
         memberships=memberships,
         meetings=meetings,
         projects=projects,
-        areas=areas,
+        areas=load_areas(connection, interventions),
+        decisions=load_decisions(connection),
+    )
+
+
+def load_areas(
+    connection: Connection, interventions: Iterable[InterventionRecord]
+) -> dict[int, AreaRecord]:
+    """The areas the interventions are recorded in (for labels), in one query."""
+    from coordination.models import Area
+
+    area_ids = {p.area for r in interventions for p in r.places if p.area is not None}
+    if not area_ids:
+        return {}
+    a = Area.__table__.c
+    rows = connection.execute(
+        select(a.id, a.country_code, a.code, a.name).where(a.id.in_(sorted(area_ids)))
+    )
+    return {row[0]: AreaRecord(*row) for row in rows}
+
+
+def load_overlap_snapshot(connection: Connection) -> Snapshot:
+    """Only what the overlap analysis reads: interventions, their areas and decisions."""
+    interventions = load_interventions(connection, details=False)
+    return Snapshot(
+        interventions=interventions,
+        areas=load_areas(connection, interventions),
         decisions=load_decisions(connection),
     )

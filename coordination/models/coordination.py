@@ -17,7 +17,7 @@ __all__ = ["OverlapDecision"]
 class OverlapDecision(ReprMixin, Timestamped, Base):
     """A coordinator's verdict on one pair of interventions, kept until either one changes.
 
-    The pair is stored in canonical order (``a_code < b_code``) so that one pair has one
+    The pair is stored in canonical order (``a_code < b_code`` as Python compares strings) so that one pair has one
     row. The version and content fingerprint of both interventions at decision time let
     the overlap analysis tell whether the verdict still applies: once either intervention
     is edited (a column, or its themes, places or target groups), the pair comes back.
@@ -27,7 +27,9 @@ class OverlapDecision(ReprMixin, Timestamped, Base):
     __label_attribute__ = "decision"
     __table_args__ = (
         UniqueConstraint("a_code", "b_code"),
-        CheckConstraint("a_code < b_code", name="canonical_order"),
+        # Order is kept by the service (Python string order): a CHECK on "<" would follow
+        # the database collation, which differs between SQLite and PostgreSQL locales.
+        CheckConstraint("a_code <> b_code", name="two_interventions"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
