@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import heapq
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, overload
+
+import numpy as np
 
 from coordination.analysis.snapshot import DecisionRecord, InterventionRecord, Place, fingerprint
 from coordination.text import fold
@@ -41,6 +44,7 @@ __all__ = [
     "OVERLAP",
     "OverlapPair",
     "OverlapReport",
+    "PairList",
     "SCORE_WEIGHTS",
     "find_overlaps",
     "is_duplicate",
@@ -51,6 +55,7 @@ __all__ = [
     "reference_pairs",
     "score_pair",
     "shared_places",
+    "text_signature",
 ]
 
 DUPLICATE = "duplicate"
@@ -118,7 +123,7 @@ class Cluster:
 
 @dataclass(frozen=True, slots=True)
 class OverlapReport:
-    pairs: tuple[OverlapPair, ...]
+    pairs: Sequence[OverlapPair]  # a PairList: best first, built on access
     clusters: tuple[Cluster, ...]
     # Pairs a coordinator already decided on (both interventions unchanged since).
     decided: tuple[tuple[OverlapPair, DecisionRecord], ...] = field(default=())
@@ -192,8 +197,27 @@ def is_duplicate(a: InterventionRecord, b: InterventionRecord, today: date) -> b
 
 
 def _tokens(record: InterventionRecord) -> frozenset[str]:
-    words = re.findall(r"[a-z0-9]+", fold(f"{record.title} {record.description}"))
+    text = f"{record.title} {record.description}"
+    words = re.findall(r"[a-z0-9]+", text.lower() if text.isascii() else fold(text))
     return frozenset(w for w in words if len(w) > 2 and w not in _STOPWORDS)
+
+
+def text_signature(record: InterventionRecord) -> int:
+    """The words of a title and description as a 128-bit set (a stable hash per word).
+
+    Comparing signatures (shared bits over bits set) approximates the share of common
+    words: two different words fall on the same bit with probability 1/128. It keeps
+    the text part of the score a few integer operations per pair, at any scale.
+
+    >>> r = lambda title: InterventionRecord(0, "", 0, "", date(2025, 1, 1), None,
+    ...                                      frozenset(), frozenset(), title=title)
+    >>> text_signature(r("Gender training")) == text_signature(r("training, GENDER!"))
+    True
+    """
+    signature = 0
+    for word in _tokens(record):
+        signature |= 1 << (zlib.crc32(word.encode()) & 127)
+    return signature
 
 
 def _jaccard(x: frozenset[Any] | set[Any], y: frozenset[Any] | set[Any]) -> float:
@@ -201,18 +225,25 @@ def _jaccard(x: frozenset[Any] | set[Any], y: frozenset[Any] | set[Any]) -> floa
     return len(x & y) / union if union else 0.0
 
 
-def score_pair(
-    a: InterventionRecord,
-    b: InterventionRecord,
-    today: date,
-    *,
-    tokens: Callable[[InterventionRecord], frozenset[str]] = _tokens,
-) -> OverlapPair:
+def _place_cover(a: InterventionRecord, b: InterventionRecord) -> float:
+    """Share of the two place lists that meets a place of the other intervention."""
+    met_a = sum(1 for p in a.places if any(_compatible(p, q) for q in b.places))
+    met_b = sum(1 for q in b.places if any(_compatible(p, q) for p in a.places))
+    total = len(a.places) + len(b.places)
+    return (met_a + met_b) / total if total else 0.0
+
+
+def _compatible(p: Place, q: Place) -> bool:
+    return p.country == q.country and (p.area == q.area or p.area is None or q.area is None)
+
+
+def score_pair(a: InterventionRecord, b: InterventionRecord, today: date) -> OverlapPair:
     """Score an overlapping pair in [0, 1] from what the two share, with the reasons.
 
-    The score is a weighted sum (:data:`SCORE_WEIGHTS`) of the overlap of themes, places
-    and target groups (Jaccard), of the shared days over the shorter duration, of the
-    same type (0 or 1) and of the word overlap of titles and descriptions.
+    The score is a weighted sum (:data:`SCORE_WEIGHTS`) of: the overlap of themes and of
+    target groups (shared over all, Jaccard); the share of both place lists that meets a
+    place of the other; the shared days over the shorter duration; the same type (0 or
+    1); the share of common words in titles and descriptions (:func:`text_signature`).
     """
     if b.code < a.code:
         a, b = b, a
@@ -224,16 +255,18 @@ def score_pair(
     days = max(0, min(a_end, b_end) - max(a_start, b_start) + 1)
     shorter = min(a_end - a_start, b_end - b_start) + 1
     same_type = a.intervention_type == b.intervention_type
-    text = _jaccard(tokens(a), tokens(b))
+    sa, sb = text_signature(a), text_signature(b)
+    union = (sa | sb).bit_count()
+    text = (sa & sb).bit_count() / union if union else 0.0
     parts = (
         ("themes", _jaccard(a.themes, b.themes)),
-        ("places", len(places) / len(a.places | b.places)),
+        ("places", _place_cover(a, b)),
         ("target_groups", _jaccard(a.target_groups, b.target_groups)),
         ("days", days / shorter),
         ("type", 1.0 if same_type else 0.0),
         ("text", text),
     )
-    score = round(sum(SCORE_WEIGHTS[name] * value for name, value in parts), 3)
+    score = _round(sum(SCORE_WEIGHTS[name] * value for name, value in parts))
     same_organisation = a.lead == b.lead
     reasons = ["shared_themes", "shared_places", "shared_dates"]
     if groups:
@@ -255,17 +288,21 @@ def score_pair(
         target_groups=tuple(sorted(groups)),
         days=days,
         reasons=tuple(reasons),
-        parts=tuple((name, round(value, 3)) for name, value in parts),
+        parts=tuple((name, _round(value)) for name, value in parts),
     )
+
+
+def _round(value: float) -> float:
+    return float(round(value, 3))
 
 
 # --- the fast path -----------------------------------------------------------------------
 
 
 class _Prepared:
-    """Records in start order with their day spans as plain int lists (index = rank)."""
+    """Records in start order with their day spans (index = rank), as lists and arrays."""
 
-    __slots__ = ("records", "starts", "ends")
+    __slots__ = ("records", "starts", "ends", "start_array", "end_array")
 
     def __init__(self, records: Sequence[InterventionRecord], today: date) -> None:
         usable = [r for r in records if r.status != CANCELLED and r.themes and r.places]
@@ -274,6 +311,8 @@ class _Prepared:
         self.records = [usable[i] for i in order]
         self.starts = [spans[i][0] for i in order]
         self.ends = [spans[i][1] for i in order]
+        self.start_array = np.array(self.starts, dtype=np.int64)
+        self.end_array = np.array(self.ends, dtype=np.int64)
 
 
 def _blocks(
@@ -294,69 +333,140 @@ def _blocks(
     return country_level, area_level
 
 
-def _pairs_within(members: list[int], starts: list[int], ends: list[int], found: set[int], n: int):
-    active: list[tuple[int, int]] = []
-    for j in members:
-        start = starts[j]
-        while active and active[0][0] < start:
-            heapq.heappop(active)
-        for _, i in active:
-            if i != j:
-                found.add(i * n + j if i < j else j * n + i)
-        heapq.heappush(active, (ends[j], j))
-
-
-def _pairs_between(
-    left: list[int], right: list[int], starts: list[int], ends: list[int], found: set[int], n: int
-):
-    active_left: list[tuple[int, int]] = []
-    active_right: list[tuple[int, int]] = []
-    li = ri = 0
-    while li < len(left) or ri < len(right):
-        if ri == len(right) or (li < len(left) and left[li] <= right[ri]):
-            j, own, other = left[li], active_left, active_right
-            li += 1
-        else:
-            j, own, other = right[ri], active_right, active_left
-            ri += 1
-        start = starts[j]
-        while other and other[0][0] < start:
-            heapq.heappop(other)
-        for _, i in other:
-            if i != j:
-                found.add(i * n + j if i < j else j * n + i)
-        heapq.heappush(own, (ends[j], j))
-
-
 def _theme_keys(record: InterventionRecord) -> Iterable[Any]:
     return record.themes
 
 
-def _duplicate_keys(record: InterventionRecord) -> Iterable[Any]:
-    return [
-        (record.intervention_type, theme, group)
-        for theme in record.themes
-        for group in record.target_groups
-    ]
+def _expand(left: np.ndarray, first: np.ndarray, counts: np.ndarray, targets: np.ndarray):
+    """Pairs (left[k], targets[first[k] + m]) for m < counts[k], without a Python loop."""
+    counts = np.maximum(counts, 0)
+    total = int(counts.sum())
+    if total == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    offsets = np.repeat(first - (np.cumsum(counts) - counts), counts)
+    return np.repeat(left, counts), targets[offsets + np.arange(total, dtype=np.int64)]
 
 
-def _pair_ranks(prepared: _Prepared, *, duplicates_only: bool) -> Iterator[tuple[int, int]]:
+def _pair_ranks(prepared: _Prepared, *, duplicates_only: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Every overlapping (or duplicate) pair as two arrays of ranks, ``lo < hi``, sorted.
+
+    Each record is entered once per (key, country) block and place: country-level entries
+    meet everything in their block, area-level ones meet their own area. In a block
+    sorted by start, the records a record meets later are a contiguous run (those that
+    start before it ends), found by binary search; so the pairs come out in
+    O(n log n + pairs) with no comparison of pairs that do not overlap.
+    """
+    ranks, country_blocks, area_blocks = _entries(prepared, duplicates_only=duplicates_only)
+    is_area = area_blocks >= 0
+    c_block, c_rank = country_blocks[~is_area], ranks[~is_area]
+    a_country, a_block, a_rank = country_blocks[is_area], area_blocks[is_area], ranks[is_area]
+
+    starts, ends = prepared.start_array, prepared.end_array
     n = len(prepared.records)
-    country_level, area_level = _blocks(
-        prepared, _duplicate_keys if duplicates_only else _theme_keys
+    if n == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    origin = int(starts.min())
+    width = int(ends.max()) - origin + 2  # block * width + day: one sortable key
+
+    def arrays(b: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        order = np.lexsort((r, b))  # by block, then by start (rank is start order)
+        return b[order], r[order]
+
+    def sorted_keys(b: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return b * width + (starts[r] - origin)
+
+    def within(b: np.ndarray, r: np.ndarray):
+        key = sorted_keys(b, r)
+        position = np.arange(len(r), dtype=np.int64)
+        last = np.searchsorted(key, b * width + (ends[r] - origin), side="right")
+        return _expand(r, position + 1, last - position - 1, r)
+
+    def across(qb: np.ndarray, qr: np.ndarray, tb: np.ndarray, tr: np.ndarray, *, strict: bool):
+        key = sorted_keys(tb, tr)
+        first = np.searchsorted(
+            key, qb * width + (starts[qr] - origin), side="right" if strict else "left"
+        )
+        last = np.searchsorted(key, qb * width + (ends[qr] - origin), side="right")
+        return _expand(qr, first, last - first, tr)
+
+    cb, cr = arrays(c_block, c_rank)
+    ab, ar = arrays(a_block, a_rank)
+    acb, acr = arrays(a_country, a_rank)
+    parts = [within(cb, cr), within(ab, ar)]
+    if len(cr) and len(acr):
+        # a country-level record meets area records of its block that start while it runs,
+        # and area records meet country-level ones that start (strictly) later while they run
+        parts.append(across(cb, cr, acb, acr, strict=False))
+        parts.append(across(acb, acr, cb, cr, strict=True))
+    left = np.concatenate([p[0] for p in parts])
+    right = np.concatenate([p[1] for p in parts])
+    keep = left != right
+    lo = np.minimum(left[keep], right[keep])
+    hi = np.maximum(left[keep], right[keep])
+    packed = np.sort(lo * n + hi)
+    if len(packed):
+        packed = packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
+    return packed // n, packed % n
+
+
+def _entries(
+    prepared: _Prepared, *, duplicates_only: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One entry per record, key and place: (rank, country block, area block or -1).
+
+    A key is a theme (or, for duplicates, a type x theme x target group); the country
+    block numbers (key, country), the area block (key, country, area). Block numbers
+    are dense integers, so the sweep keys ``block * width + day`` cannot overflow.
+    """
+    vocab: dict[Any, int] = {}
+    places: dict[Place, tuple[int, int]] = {}
+    countries: dict[str, int] = {}
+    areas: dict[int, int] = {}
+    rank_list: list[int] = []
+    key_list: list[int] = []
+    country_list: list[int] = []
+    area_list: list[int] = []
+    for rank, record in enumerate(prepared.records):
+        themes = [vocab.setdefault(t, len(vocab)) for t in record.themes]
+        if duplicates_only:
+            kind = vocab.setdefault(("type", record.intervention_type), len(vocab))
+            groups = [vocab.setdefault(("group", g), len(vocab)) for g in record.target_groups]
+            keys = [(kind << 40) | (t << 20) | g for t in themes for g in groups]
+        else:
+            keys = themes
+        for place in record.places:
+            located = places.get(place)
+            if located is None:
+                country = countries.setdefault(place.country, len(countries))
+                area = -1 if place.area is None else areas.setdefault(place.area, len(areas))
+                located = places[place] = (country, area)
+            for key in keys:
+                rank_list.append(rank)
+                key_list.append(key)
+                country_list.append(located[0])
+                area_list.append(located[1])
+    ranks = np.array(rank_list, dtype=np.int64)
+    key_array = _dense(np.array(key_list, dtype=np.int64))
+    country_array = np.array(country_list, dtype=np.int64)
+    area_array = np.array(area_list, dtype=np.int64)
+    country_blocks = _dense(key_array * max(1, len(countries)) + country_array)
+    area_blocks = np.where(
+        area_array >= 0, _dense(country_blocks * max(1, len(areas)) + area_array), -1
     )
-    starts, ends = prepared.starts, prepared.ends
-    found: set[int] = set()
-    for block in country_level.keys() | area_level.keys():
-        whole = country_level.get(block, [])
-        if whole:
-            _pairs_within(whole, starts, ends, found, n)
-        for members in area_level.get(block, {}).values():
-            _pairs_within(members, starts, ends, found, n)
-            if whole:
-                _pairs_between(whole, members, starts, ends, found, n)
-    for packed in sorted(found):
-        yield divmod(packed, n)
+    return ranks, country_blocks, area_blocks
+
+
+def _dense(values: np.ndarray) -> np.ndarray:
+    """Renumber values 0, 1, 2... keeping their order (a sort, never a hash table)."""
+    if len(values) == 0:
+        return values
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    dense = np.empty(len(values), dtype=np.int64)
+    dense[order] = np.cumsum(np.concatenate(([0], ordered[1:] != ordered[:-1])))
+    return dense
 
 
 def overlapping_pairs(
@@ -372,12 +482,150 @@ def overlapping_pairs(
     [('A', 'B'), ('A', 'D'), ('B', 'D'), ('C', 'D')]
     """
     prepared = _Prepared(records, today)
+    lo, hi = _pair_ranks(prepared, duplicates_only=duplicates_only)
     pairs = []
-    for i, j in _pair_ranks(prepared, duplicates_only=duplicates_only):
+    for i, j in zip(lo.tolist(), hi.tolist(), strict=True):
         a, b = prepared.records[i], prepared.records[j]
         pairs.append((a, b) if a.code < b.code else (b, a))
     pairs.sort(key=lambda pair: (pair[0].code, pair[1].code))
     return pairs
+
+
+def _bitsets(sets: Sequence[Iterable[Any]] | Sequence[int], universe: int | None = None):
+    """Sets of hashable values (or ready-made ints) as rows of 64-bit words."""
+    if universe is None:
+        index: dict[Any, int] = {}
+        ints = []
+        for values in sets:
+            bits = 0
+            for value in values:  # type: ignore[union-attr]
+                bits |= 1 << index.setdefault(value, len(index))
+            ints.append(bits)
+        width = len(index)
+    else:
+        ints, width = list(sets), universe  # type: ignore[arg-type]
+    words = max(1, -(-width // 64))
+    mask = (1 << 64) - 1
+    return np.stack(
+        [np.array([(x >> (64 * w)) & mask for x in ints], dtype=np.uint64) for w in range(words)],
+        axis=1,
+    )
+
+
+def _set_jaccard(bits: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    x, y = bits[lo], bits[hi]
+    shared = np.bitwise_count(x & y).sum(axis=1, dtype=np.int64)
+    union = np.bitwise_count(x | y).sum(axis=1, dtype=np.int64)
+    return np.divide(shared, union, out=np.zeros(len(lo)), where=union > 0)
+
+
+class _Columns:
+    """What scoring reads about each record, as arrays indexed by rank."""
+
+    def __init__(self, prepared: _Prepared) -> None:
+        records = prepared.records
+        self.themes = _bitsets([r.themes for r in records])
+        self.groups = _bitsets([r.target_groups for r in records])
+        self.text = _bitsets([text_signature(r) for r in records], universe=128)
+        types: dict[str, int] = {}
+        self.type = np.array(
+            [types.setdefault(r.intervention_type, len(types)) for r in records], dtype=np.int64
+        )
+        self.lead = np.array([r.lead for r in records], dtype=np.int64)
+        widest = max((len(r.places) for r in records), default=1)
+        countries: dict[str, int] = {}
+        self.country = np.full((len(records), widest), -1, dtype=np.int64)
+        self.area = np.full((len(records), widest), -1, dtype=np.int64)
+        for rank, record in enumerate(records):
+            for slot, place in enumerate(record.places):
+                self.country[rank, slot] = countries.setdefault(place.country, len(countries))
+                self.area[rank, slot] = -1 if place.area is None else place.area
+        self.place_count = np.array([len(r.places) for r in records], dtype=np.int64)
+
+
+def _scores(
+    prepared: _Prepared, columns: _Columns, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (as :func:`score_pair` computes them) and duplicate flags for rank pairs."""
+    starts, ends = prepared.start_array, prepared.end_array
+    days = np.minimum(ends[lo], ends[hi]) - np.maximum(starts[lo], starts[hi]) + 1
+    shorter = np.minimum(ends[lo] - starts[lo], ends[hi] - starts[hi]) + 1
+    same_type = columns.type[lo] == columns.type[hi]
+
+    c_lo, c_hi = columns.country[lo][:, :, None], columns.country[hi][:, None, :]
+    a_lo, a_hi = columns.area[lo][:, :, None], columns.area[hi][:, None, :]
+    meets = (c_lo == c_hi) & (c_lo >= 0) & ((a_lo == a_hi) | (a_lo == -1) | (a_hi == -1))
+    met = meets.any(axis=2).sum(axis=1) + meets.any(axis=1).sum(axis=1)
+    places = met / (columns.place_count[lo] + columns.place_count[hi])
+
+    groups = _set_jaccard(columns.groups, lo, hi)
+    parts = (
+        _set_jaccard(columns.themes, lo, hi),
+        places,
+        groups,
+        days / shorter,
+        same_type.astype(np.float64),
+        _set_jaccard(columns.text, lo, hi),
+    )
+    raw = np.zeros(len(lo))
+    for weight, value in zip(SCORE_WEIGHTS.values(), parts, strict=True):
+        raw = raw + weight * value
+    return np.round(raw, 3), same_type & (groups > 0)
+
+
+class PairList(Sequence[OverlapPair]):
+    """Scored pairs, best first, held as arrays and turned into :class:`OverlapPair` on access.
+
+    Scores and kinds are computed for every pair up front (``scores``, ``duplicates``);
+    the reasons and shared values of a pair are worked out when it is read, so that a
+    million pairs cost arrays, not a million objects, until someone looks at them.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[InterventionRecord],
+        lo: np.ndarray,
+        hi: np.ndarray,
+        scores: np.ndarray,
+        duplicate: np.ndarray,
+        today: date,
+    ) -> None:
+        self._records, self._lo, self._hi, self._today = records, lo, hi, today
+        self.scores = scores
+        self.duplicate = duplicate
+
+    def __len__(self) -> int:
+        return len(self._lo)
+
+    @property
+    def duplicates(self) -> int:
+        return int(self.duplicate.sum())
+
+    def _pair(self, k: int) -> OverlapPair:
+        pair = score_pair(self._records[self._lo[k]], self._records[self._hi[k]], self._today)
+        score = float(self.scores[k])
+        return pair if pair.score == score else replace(pair, score=score)
+
+    @overload
+    def __getitem__(self, index: int) -> OverlapPair: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[OverlapPair]: ...
+
+    def __getitem__(self, index: int | slice) -> OverlapPair | list[OverlapPair]:
+        if isinstance(index, slice):
+            return [self._pair(k) for k in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._pair(index)
+
+    def __iter__(self) -> Iterator[OverlapPair]:
+        return (self._pair(k) for k in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"<PairList {len(self)} pairs, {self.duplicates} duplicates>"
 
 
 class _UnionFind:
@@ -525,32 +773,42 @@ def find_overlaps(
     made (same ``version`` and :func:`fingerprint`); after any edit the pair is back.
     """
     prepared = _Prepared(records, today)
-    token_cache: dict[str, frozenset[str]] = {}
+    lo, hi = _pair_ranks(prepared, duplicates_only=duplicates_only)
+    scores, duplicate = _scores(prepared, _Columns(prepared), lo, hi)
 
-    def tokens(record: InterventionRecord) -> frozenset[str]:
-        found = token_cache.get(record.code)
-        if found is None:
-            found = token_cache[record.code] = _tokens(record)
-        return found
-
-    by_pair = {(d.a, d.b) if d.a < d.b else (d.b, d.a): d for d in decisions}
-    pairs: list[OverlapPair] = []
+    keep = np.ones(len(lo), dtype=bool)
+    if min_score is not None:
+        keep &= scores >= min_score
     decided: list[tuple[OverlapPair, DecisionRecord]] = []
-    for i, j in _pair_ranks(prepared, duplicates_only=duplicates_only):
-        pair = score_pair(prepared.records[i], prepared.records[j], today, tokens=tokens)
-        if min_score is not None and pair.score < min_score:
+    rank_of = {r.code: k for k, r in enumerate(prepared.records)}
+    n = len(prepared.records)
+    applying: dict[int, DecisionRecord] = {}
+    for decision in decisions:
+        x, y = rank_of.get(decision.a), rank_of.get(decision.b)
+        if x is None or y is None:
             continue
-        decision = by_pair.get((pair.a, pair.b))
-        if decision is not None and _still_applies(
-            decision, prepared.records[i], prepared.records[j]
-        ):
-            decided.append((pair, decision))
-            continue
-        pairs.append(pair)
-    pairs.sort(key=lambda p: (-p.score, p.a, p.b))
+        if _still_applies(decision, prepared.records[x], prepared.records[y]):
+            applying[min(x, y) * n + max(x, y)] = decision
+    if applying:
+        packed = lo * n + hi
+        found = np.isin(packed, np.fromiter(applying, dtype=np.int64)) & keep
+        for k in np.flatnonzero(found).tolist():
+            pair = score_pair(prepared.records[lo[k]], prepared.records[hi[k]], today)
+            decided.append((pair, applying[int(packed[k])]))
+        keep &= ~found
+
+    lo, hi, scores, duplicate = lo[keep], hi[keep], scores[keep], duplicate[keep]
+    # best first; equal scores by the codes of the pair, in code order
+    code_rank = np.empty(n, dtype=np.int64)
+    code_rank[sorted(range(n), key=lambda k: prepared.records[k].code)] = np.arange(n)
+    first = np.minimum(code_rank[lo], code_rank[hi])
+    second = np.maximum(code_rank[lo], code_rank[hi])
+    order = np.lexsort((second, first, -scores))
     decided.sort(key=lambda item: (item[0].a, item[0].b))
     return OverlapReport(
-        pairs=tuple(pairs),
+        pairs=PairList(
+            prepared.records, lo[order], hi[order], scores[order], duplicate[order], today
+        ),
         clusters=tuple(_clusters(prepared)) if clusters else (),
         decided=tuple(decided),
     )

@@ -199,7 +199,7 @@ def test_decided_pairs_are_suppressed_until_either_intervention_changes():
     a, b = record("A"), record("B", lead=2)
     decision = _decision(a, b)
     report = find_overlaps([a, b], today=TODAY, decisions=[decision])
-    assert report.pairs == ()
+    assert list(report.pairs) == []
     assert [(p.a, p.b, d.decision) for p, d in report.decided] == [("A", "B", "complementary")]
     # a row edit bumps the version
     report = find_overlaps([a, record("B", lead=2, version=2)], today=TODAY, decisions=[decision])
@@ -286,6 +286,10 @@ def test_every_reported_pair_is_scored_and_bound_by_its_cluster(records, today):
     by_code = {r.code: r for r in records}
     for pair in report.pairs:
         assert 0.0 <= pair.score <= 1.0
+        # the array scoring of the fast path agrees with scoring one pair at a time
+        single = score_pair(by_code[pair.a], by_code[pair.b], today)
+        assert abs(single.score - pair.score) <= 0.0011
+        assert single.kind == pair.kind and single.parts == pair.parts
         assert pair.kind == (
             DUPLICATE if is_duplicate(by_code[pair.a], by_code[pair.b], today) else OVERLAP
         )
