@@ -7,6 +7,7 @@ starts from the database:
   bare DBAPI cursor and nothing else: no approach can be faster than this;
 - ``project``: :func:`load_overlap_snapshot` then :func:`find_overlaps` with
   ``duplicates_only`` (clusters of all overlaps, every likely duplicate scored);
+- ``clusters``: the project's path to the clusters alone (no pair is listed);
 - ``pandas``: the obvious alternative, a self-merge on theme and place then a date
   filter, duplicates by a further merge on target group and type, clusters with
   networkx (skipped, and said so, when the overlap pairs would not fit in memory);
@@ -32,7 +33,7 @@ import time
 from datetime import date
 from typing import Any
 
-APPROACHES = ("floor", "project", "pandas", "naive")
+APPROACHES = ("floor", "project", "clusters", "pandas", "naive")
 TODAY = date(2026, 1, 1)
 # Above this many overlap pairs the pandas path stops before networkx (a graph of
 # tens of millions of edges needs more memory than the machine has to spare).
@@ -104,6 +105,28 @@ def run_project(url: str) -> dict[str, Any]:
             f"load {loaded - began:.2f} s + analysis {done - loaded:.2f} s; "
             f"{len(report.pairs):,} scored duplicates, {len(report.clusters):,} clusters "
             f"(largest {largest:,})"
+        ),
+    }
+
+
+def run_clusters(url: str) -> dict[str, Any]:
+    from coordination.analysis.overlaps import overlap_clusters
+    from coordination.analysis.snapshot import load_overlap_snapshot
+
+    engine = _engine(url)
+    began = time.perf_counter()
+    with engine.connect() as connection:
+        records = load_overlap_snapshot(connection).interventions
+    loaded = time.perf_counter()
+    clusters = overlap_clusters(records, TODAY)
+    done = time.perf_counter()
+    largest = max((len(c.codes) for c in clusters), default=0)
+    return {
+        "seconds": done - began,
+        "clusters": len(clusters),
+        "note": (
+            f"load {loaded - began:.2f} s + clusters {done - loaded:.2f} s; "
+            f"{len(clusters):,} clusters (largest {largest:,}), no pairs listed"
         ),
     }
 
@@ -208,6 +231,8 @@ def _child(url: str, approach: str, sample: int) -> dict[str, Any]:
         result = run_floor(url)
     elif approach == "project":
         result = run_project(url)
+    elif approach == "clusters":
+        result = run_clusters(url)
     elif approach == "pandas":
         result = run_pandas(url)
     else:
@@ -250,9 +275,17 @@ def main(argv: list[str] | None = None) -> None:
         "--approaches", default=",".join(APPROACHES), help="comma-separated subset to run"
     )
     parser.add_argument("--sample", type=int, default=1500, help="sample size for naive")
+    parser.add_argument(
+        "--memory-limit-gb",
+        type=float,
+        default=8.0,
+        help="address-space limit of each approach's process (a shared machine survives)",
+    )
     args = parser.parse_args(argv)
 
     if args.only:
+        limit = int(args.memory_limit_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         print(json.dumps(_child(args.database, args.only, args.sample)))
         return
 
@@ -260,7 +293,8 @@ def main(argv: list[str] | None = None) -> None:
     backend = args.database.split(":", 1)[0]
     results: dict[str, dict[str, Any]] = {}
     for approach in args.approaches.split(","):
-        output = subprocess.run(
+        began = time.perf_counter()
+        process = subprocess.run(
             [
                 sys.executable,
                 "-m",
@@ -271,13 +305,23 @@ def main(argv: list[str] | None = None) -> None:
                 approach,
                 "--sample",
                 str(args.sample),
+                "--memory-limit-gb",
+                str(args.memory_limit_gb),
             ],
-            check=True,
             capture_output=True,
             text=True,
-        ).stdout
-        results[approach] = json.loads(output.strip().splitlines()[-1])
-        print(f"  {approach}: {results[approach]['seconds']:.2f} s", file=sys.stderr)
+        )
+        if process.returncode == 0:
+            results[approach] = json.loads(process.stdout.strip().splitlines()[-1])
+        else:
+            last = (process.stderr.strip().splitlines() or ["?"])[-1]
+            results[approach] = {
+                "seconds": time.perf_counter() - began,
+                "failed": True,
+                "peak_mb": float("nan"),
+                "note": f"FAILED after {time.perf_counter() - began:.1f} s: {last[:160]}",
+            }
+        print(f"  {approach}: {results[approach]['note']}", file=sys.stderr)
 
     project = results.get("project", {}).get("seconds")
     print(f"Overlap analysis, {count:,} interventions, {backend}; {_machine()}")
@@ -291,8 +335,11 @@ def main(argv: list[str] | None = None) -> None:
             seconds = f"~{result['seconds']:,.0f} (extrapolated)"
         if result.get("lower_bound"):
             seconds = f">= {seconds}"
+        if result.get("failed"):
+            seconds, ratio = "failed", ""
         print(f"| {approach} | {seconds} | {ratio} | {result['peak_mb']:.0f} | {result['note']} |")
-    if "project" in results and "pandas" in results and "duplicates" in results["pandas"]:
+    project_ok = "duplicates" in results.get("project", {})
+    if project_ok and "pandas" in results and "duplicates" in results["pandas"]:
         agree = results["project"]["duplicates"] == results["pandas"]["duplicates"]
         print()
         print(f"Duplicate pairs agree between project and pandas: {'yes' if agree else 'NO'}")

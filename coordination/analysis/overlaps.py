@@ -24,18 +24,24 @@ components in O(n log n) without listing any pair. :func:`reference_pairs` and
 
 from __future__ import annotations
 
-import heapq
 import re
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 from typing import Any, overload
 
 import numpy as np
 
-from coordination.analysis.snapshot import DecisionRecord, InterventionRecord, Place, fingerprint
+from coordination.analysis.snapshot import (
+    DecisionRecord,
+    InterventionRecord,
+    Place,
+    bulk,
+    fingerprint,
+)
 from coordination.text import fold
 
 __all__ = [
@@ -196,10 +202,18 @@ def is_duplicate(a: InterventionRecord, b: InterventionRecord, today: date) -> b
     )
 
 
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
 def _tokens(record: InterventionRecord) -> frozenset[str]:
+    """Words of three letters or more of the title and description, folded, no stop words."""
     text = f"{record.title} {record.description}"
-    words = re.findall(r"[a-z0-9]+", text.lower() if text.isascii() else fold(text))
-    return frozenset(w for w in words if len(w) > 2 and w not in _STOPWORDS)
+    return frozenset(_WORD.findall(text.lower() if text.isascii() else fold(text))) - _STOPWORDS
+
+
+@lru_cache(maxsize=65536)
+def _word_bit(word: str) -> int:
+    return 1 << (zlib.crc32(word.encode()) & 127)
 
 
 def text_signature(record: InterventionRecord) -> int:
@@ -216,7 +230,7 @@ def text_signature(record: InterventionRecord) -> int:
     """
     signature = 0
     for word in _tokens(record):
-        signature |= 1 << (zlib.crc32(word.encode()) & 127)
+        signature |= _word_bit(word)
     return signature
 
 
@@ -300,41 +314,78 @@ def _round(value: float) -> float:
 
 
 class _Prepared:
-    """Records in start order with their day spans (index = rank), as lists and arrays."""
+    """Records in start order with their day spans (index = rank), as lists and arrays.
 
-    __slots__ = ("records", "starts", "ends", "start_array", "end_array")
+    ``themes``, ``groups`` and ``places`` flatten the records' sets into parallel arrays
+    (rank, value id), in rank order: everything downstream is array arithmetic.
+    """
 
     def __init__(self, records: Sequence[InterventionRecord], today: date) -> None:
         usable = [r for r in records if r.status != CANCELLED and r.themes and r.places]
         spans = [_span(r, today) for r in usable]
         order = sorted(range(len(usable)), key=spans.__getitem__)
         self.records = [usable[i] for i in order]
-        self.starts = [spans[i][0] for i in order]
-        self.ends = [spans[i][1] for i in order]
-        self.start_array = np.array(self.starts, dtype=np.int64)
-        self.end_array = np.array(self.ends, dtype=np.int64)
+        self.starts = np.array([spans[i][0] for i in order], dtype=np.int64)
+        self.ends = np.array([spans[i][1] for i in order], dtype=np.int64)
+        self.origin = int(self.starts.min()) if len(order) else 0
+        # block * width + day is one sortable key per (block, day)
+        self.width = (int(self.ends.max()) - self.origin + 2) if len(order) else 1
+
+        theme_ids: dict[str, int] = {}
+        group_ids: dict[str, int] = {}
+        type_ids: dict[str, int] = {}
+        self.country_ids: dict[str, int] = {}
+        self.area_ids: dict[int, int] = {}
+        located: dict[Place, tuple[int, int]] = {}
+        theme_rank: list[int] = []
+        theme_value: list[int] = []
+        group_rank: list[int] = []
+        group_value: list[int] = []
+        place_rank: list[int] = []
+        place_country: list[int] = []
+        place_area: list[int] = []
+        types: list[int] = []
+        for rank, record in enumerate(self.records):
+            types.append(type_ids.setdefault(record.intervention_type, len(type_ids)))
+            for theme in record.themes:
+                theme_rank.append(rank)
+                theme_value.append(theme_ids.setdefault(theme, len(theme_ids)))
+            for group in record.target_groups:
+                group_rank.append(rank)
+                group_value.append(group_ids.setdefault(group, len(group_ids)))
+            for place in record.places:
+                where = located.get(place)
+                if where is None:
+                    country = self.country_ids.setdefault(place.country, len(self.country_ids))
+                    area = (
+                        -1
+                        if place.area is None
+                        else self.area_ids.setdefault(place.area, len(self.area_ids))
+                    )
+                    where = located[place] = (country, area)
+                place_rank.append(rank)
+                place_country.append(where[0])
+                place_area.append(where[1])
+        self.theme_names = list(theme_ids)
+        self.types = np.array(types, dtype=np.int64)
+        self.themes = (_ints(theme_rank), _ints(theme_value), len(theme_ids))
+        self.groups = (_ints(group_rank), _ints(group_value), len(group_ids))
+        self.places = (_ints(place_rank), _ints(place_country), _ints(place_area))
 
 
-def _blocks(
-    prepared: _Prepared, keys: Callable[[InterventionRecord], Iterable[Any]]
-) -> tuple[dict[tuple[Any, str], list[int]], dict[tuple[Any, str], dict[int, list[int]]]]:
-    """Country-level and area-level member lists per (key, country), each in start order."""
-    country_level: dict[tuple[Any, str], list[int]] = defaultdict(list)
-    area_level: dict[tuple[Any, str], dict[int, list[int]]] = defaultdict(dict)
-    for index, record in enumerate(prepared.records):
-        record_keys = list(keys(record))
-        for place in record.places:
-            for key in record_keys:
-                block = (key, place.country)
-                if place.area is None:
-                    country_level[block].append(index)
-                else:
-                    area_level[block].setdefault(place.area, []).append(index)
-    return country_level, area_level
+def _ints(values: list[int]) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
 
 
-def _theme_keys(record: InterventionRecord) -> Iterable[Any]:
-    return record.themes
+def _product(rank_a: np.ndarray, rank_b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For two rank-sorted entry lists, the index pairs (i, j) with rank_a[i] == rank_b[j]."""
+    per_rank = np.bincount(rank_b, minlength=n)
+    first = np.cumsum(per_rank) - per_rank
+    counts = per_rank[rank_a]
+    total = int(counts.sum())
+    left = np.repeat(np.arange(len(rank_a), dtype=np.int64), counts)
+    offsets = np.repeat(first[rank_a] - (np.cumsum(counts) - counts), counts)
+    return left, offsets + np.arange(total, dtype=np.int64)
 
 
 def _expand(left: np.ndarray, first: np.ndarray, counts: np.ndarray, targets: np.ndarray):
@@ -357,18 +408,22 @@ def _pair_ranks(prepared: _Prepared, *, duplicates_only: bool) -> tuple[np.ndarr
     start before it ends), found by binary search; so the pairs come out in
     O(n log n + pairs) with no comparison of pairs that do not overlap.
     """
-    ranks, country_blocks, area_blocks = _entries(prepared, duplicates_only=duplicates_only)
+    entries = _entries(prepared, duplicates_only=duplicates_only)
+    ranks, country_blocks, area_blocks = (
+        entries["rank"],
+        entries["country_block"],
+        entries["area_block"],
+    )
     is_area = area_blocks >= 0
     c_block, c_rank = country_blocks[~is_area], ranks[~is_area]
     a_country, a_block, a_rank = country_blocks[is_area], area_blocks[is_area], ranks[is_area]
 
-    starts, ends = prepared.start_array, prepared.end_array
+    starts, ends = prepared.starts, prepared.ends
     n = len(prepared.records)
     if n == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    origin = int(starts.min())
-    width = int(ends.max()) - origin + 2  # block * width + day: one sortable key
+    origin, width = prepared.origin, prepared.width
 
     def arrays(b: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         order = np.lexsort((r, b))  # by block, then by start (rank is start order)
@@ -411,51 +466,42 @@ def _pair_ranks(prepared: _Prepared, *, duplicates_only: bool) -> tuple[np.ndarr
     return packed // n, packed % n
 
 
-def _entries(
-    prepared: _Prepared, *, duplicates_only: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One entry per record, key and place: (rank, country block, area block or -1).
+def _entries(prepared: _Prepared, *, duplicates_only: bool) -> dict[str, np.ndarray]:
+    """One entry per record, key and place, as parallel arrays.
 
-    A key is a theme (or, for duplicates, a type x theme x target group); the country
-    block numbers (key, country), the area block (key, country, area). Block numbers
-    are dense integers, so the sweep keys ``block * width + day`` cannot overflow.
+    A key is a theme (or, for duplicates, a type x theme x target group). Each entry has
+    its record's rank, its key, country and area (-1: country level), its country block
+    (key, country) and area block (key, country, area; -1 at country level). Block
+    numbers are dense, so that ``block * width + day`` cannot overflow.
     """
-    vocab: dict[Any, int] = {}
-    places: dict[Place, tuple[int, int]] = {}
-    countries: dict[str, int] = {}
-    areas: dict[int, int] = {}
-    rank_list: list[int] = []
-    key_list: list[int] = []
-    country_list: list[int] = []
-    area_list: list[int] = []
-    for rank, record in enumerate(prepared.records):
-        themes = [vocab.setdefault(t, len(vocab)) for t in record.themes]
-        if duplicates_only:
-            kind = vocab.setdefault(("type", record.intervention_type), len(vocab))
-            groups = [vocab.setdefault(("group", g), len(vocab)) for g in record.target_groups]
-            keys = [(kind << 40) | (t << 20) | g for t in themes for g in groups]
-        else:
-            keys = themes
-        for place in record.places:
-            located = places.get(place)
-            if located is None:
-                country = countries.setdefault(place.country, len(countries))
-                area = -1 if place.area is None else areas.setdefault(place.area, len(areas))
-                located = places[place] = (country, area)
-            for key in keys:
-                rank_list.append(rank)
-                key_list.append(key)
-                country_list.append(located[0])
-                area_list.append(located[1])
-    ranks = np.array(rank_list, dtype=np.int64)
-    key_array = _dense(np.array(key_list, dtype=np.int64))
-    country_array = np.array(country_list, dtype=np.int64)
-    area_array = np.array(area_list, dtype=np.int64)
-    country_blocks = _dense(key_array * max(1, len(countries)) + country_array)
-    area_blocks = np.where(
-        area_array >= 0, _dense(country_blocks * max(1, len(areas)) + area_array), -1
+    n = len(prepared.records)
+    theme_rank, theme_value, theme_count = prepared.themes
+    if duplicates_only:
+        group_rank, group_value, group_count = prepared.groups
+        left, right = _product(theme_rank, group_rank, n)
+        key_rank = theme_rank[left]
+        key_theme = theme_value[left]
+        key = (prepared.types[key_rank] * theme_count + key_theme) * max(
+            1, group_count
+        ) + group_value[right]
+    else:
+        key_rank, key_theme, key = theme_rank, theme_value, theme_value
+    place_rank, place_country, place_area = prepared.places
+    left, right = _product(key_rank, place_rank, n)
+    country = place_country[right]
+    area = place_area[right]
+    country_block = _dense(key[left] * max(1, len(prepared.country_ids)) + country)
+    area_block = np.where(
+        area >= 0, _dense(country_block * max(1, len(prepared.area_ids)) + area), -1
     )
-    return ranks, country_blocks, area_blocks
+    return {
+        "rank": key_rank[left],
+        "theme": key_theme[left],
+        "country": country,
+        "area": area,
+        "country_block": country_block,
+        "area_block": area_block,
+    }
 
 
 def _dense(values: np.ndarray) -> np.ndarray:
@@ -491,25 +537,13 @@ def overlapping_pairs(
     return pairs
 
 
-def _bitsets(sets: Sequence[Iterable[Any]] | Sequence[int], universe: int | None = None):
-    """Sets of hashable values (or ready-made ints) as rows of 64-bit words."""
-    if universe is None:
-        index: dict[Any, int] = {}
-        ints = []
-        for values in sets:
-            bits = 0
-            for value in values:  # type: ignore[union-attr]
-                bits |= 1 << index.setdefault(value, len(index))
-            ints.append(bits)
-        width = len(index)
-    else:
-        ints, width = list(sets), universe  # type: ignore[arg-type]
-    words = max(1, -(-width // 64))
-    mask = (1 << 64) - 1
-    return np.stack(
-        [np.array([(x >> (64 * w)) & mask for x in ints], dtype=np.uint64) for w in range(words)],
-        axis=1,
+def _bitsets(rank: np.ndarray, value: np.ndarray, n: int, universe: int) -> np.ndarray:
+    """Sets as rows of 64-bit words: bit ``value`` set in row ``rank``."""
+    bits = np.zeros((n, max(1, -(-universe // 64))), dtype=np.uint64)
+    np.bitwise_or.at(
+        bits, (rank, value >> 6), np.left_shift(np.uint64(1), (value & 63).astype(np.uint64))
     )
+    return bits
 
 
 def _set_jaccard(bits: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -524,30 +558,41 @@ class _Columns:
 
     def __init__(self, prepared: _Prepared) -> None:
         records = prepared.records
-        self.themes = _bitsets([r.themes for r in records])
-        self.groups = _bitsets([r.target_groups for r in records])
-        self.text = _bitsets([text_signature(r) for r in records], universe=128)
-        types: dict[str, int] = {}
-        self.type = np.array(
-            [types.setdefault(r.intervention_type, len(types)) for r in records], dtype=np.int64
+        n = len(records)
+        self.themes = _bitsets(*prepared.themes[:2], n, prepared.themes[2])
+        self.groups = _bitsets(*prepared.groups[:2], n, prepared.groups[2])
+        mask = (1 << 64) - 1
+        signatures = [text_signature(r) for r in records]
+        self.text = (
+            np.stack(
+                [
+                    np.array([x & mask for x in signatures], dtype=np.uint64),
+                    np.array([x >> 64 for x in signatures], dtype=np.uint64),
+                ],
+                axis=1,
+            )
+            if n
+            else np.zeros((0, 2), dtype=np.uint64)
         )
-        self.lead = np.array([r.lead for r in records], dtype=np.int64)
-        widest = max((len(r.places) for r in records), default=1)
-        countries: dict[str, int] = {}
-        self.country = np.full((len(records), widest), -1, dtype=np.int64)
-        self.area = np.full((len(records), widest), -1, dtype=np.int64)
-        for rank, record in enumerate(records):
-            for slot, place in enumerate(record.places):
-                self.country[rank, slot] = countries.setdefault(place.country, len(countries))
-                self.area[rank, slot] = -1 if place.area is None else place.area
-        self.place_count = np.array([len(r.places) for r in records], dtype=np.int64)
+        self.type = prepared.types
+        place_rank, place_country, place_area = prepared.places
+        self.place_count = np.bincount(place_rank, minlength=n)
+        widest = int(self.place_count.max()) if n else 1
+        slot = (
+            np.arange(len(place_rank))
+            - (np.cumsum(self.place_count) - self.place_count)[place_rank]
+        )
+        self.country = np.full((n, widest), -1, dtype=np.int64)
+        self.area = np.full((n, widest), -1, dtype=np.int64)
+        self.country[place_rank, slot] = place_country
+        self.area[place_rank, slot] = place_area
 
 
 def _scores(
     prepared: _Prepared, columns: _Columns, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores (as :func:`score_pair` computes them) and duplicate flags for rank pairs."""
-    starts, ends = prepared.start_array, prepared.end_array
+    starts, ends = prepared.starts, prepared.ends
     days = np.minimum(ends[lo], ends[hi]) - np.maximum(starts[lo], starts[hi]) + 1
     shorter = np.minimum(ends[lo] - starts[lo], ends[hi] - starts[hi]) + 1
     same_type = columns.type[lo] == columns.type[hi]
@@ -628,102 +673,118 @@ class PairList(Sequence[OverlapPair]):
         return f"<PairList {len(self)} pairs, {self.duplicates} duplicates>"
 
 
-class _UnionFind:
-    __slots__ = ("parent",)
+def _components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Connected components of the graph with edges (u, v): each node's smallest member.
 
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    def union(self, x: int, y: int) -> None:
-        rx, ry = self.find(x), self.find(y)
-        if rx != ry:
-            self.parent[max(rx, ry)] = min(rx, ry)
-
-
-def _sweep_components(
-    members: Iterable[int],
-    ends: list[int],
-    starts: list[int],
-    union_find: _UnionFind,
-    area_members: set[int] | frozenset[int],
-    on_component: Callable[[int, bool], None],
-) -> None:
-    """Union each run of chained intervals; report each run of two or more members."""
-    first = -1
-    reach = -1
-    size = 0
-    precise = False
-    for j in members:
-        if first >= 0 and starts[j] <= reach:
-            union_find.union(first, j)
-            size += 1
-            precise = precise or j in area_members
-            if ends[j] > reach:
-                reach = ends[j]
-            continue
-        if size > 1:
-            on_component(first, precise)
-        first, reach, size, precise = j, ends[j], 1, j in area_members
-    if size > 1:
-        on_component(first, precise)
+    Roots hook onto the smaller root across every edge, then paths are compressed, until
+    no edge joins two roots: a few rounds of array operations for interval chains.
+    """
+    parent = np.arange(n, dtype=np.int64)
+    while True:
+        root_u, root_v = parent[u], parent[v]
+        joined = root_u != root_v
+        if not joined.any():
+            return parent
+        root_u, root_v = root_u[joined], root_v[joined]
+        smaller = np.minimum(root_u, root_v)
+        np.minimum.at(parent, root_u, smaller)
+        np.minimum.at(parent, root_v, smaller)
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
 
 
 def _clusters(prepared: _Prepared) -> list[Cluster]:
+    """Connected components of the overlap graph, from sweeps that list no pair.
+
+    Per theme and country, the country-level entries join each area's group (or form
+    their own group when the country has no area entries). In a group sorted by start,
+    a record joins the run before it when it starts before the furthest end so far; one
+    cumulative maximum over all groups finds every run at once.
+    """
     n = len(prepared.records)
-    union_find = _UnionFind(n)
-    country_level, area_level = _blocks(prepared, _theme_keys)
-    starts, ends = prepared.starts, prepared.ends
-    binders: list[tuple[int, str, Place]] = []
-    empty: frozenset[int] = frozenset()
+    if n == 0:
+        return []
+    e = _entries(prepared, duplicates_only=False)
+    is_area = e["area_block"] >= 0
+    area_count = int(e["area_block"].max()) + 1 if is_area.any() else 0
 
-    for block in country_level.keys() | area_level.keys():
-        theme, country = block
-        whole = country_level.get(block, [])
-        areas = area_level.get(block, {})
+    # which area groups each country block has
+    block_area = np.unique(
+        e["country_block"][is_area] * max(1, area_count) + e["area_block"][is_area]
+    )
+    pair_block, pair_area = block_area // max(1, area_count), block_area % max(1, area_count)
+    country_rows = np.flatnonzero(~is_area)
+    blocks_total = int(e["country_block"].max()) + 1
+    per_block = np.bincount(pair_block, minlength=blocks_total)
+    first = np.cumsum(per_block) - per_block
+    counts = per_block[e["country_block"][country_rows]]
+    alone = country_rows[counts == 0]
+    spread = country_rows[counts > 0]
+    counts = counts[counts > 0]
+    total = int(counts.sum())
+    copies = np.repeat(spread, counts)
+    offsets = np.repeat(first[e["country_block"][spread]] - (np.cumsum(counts) - counts), counts)
+    copy_group = pair_area[offsets + np.arange(total, dtype=np.int64)]
 
-        if not areas:
-            _sweep_components(
-                whole,
-                ends,
-                starts,
-                union_find,
-                empty,
-                lambda first, _p, t=theme, c=country: binders.append((first, t, Place(c))),
-            )
-            continue
-        for area, members in areas.items():
-            merged = heapq.merge(whole, members) if whole else members
-            _sweep_components(
-                _unique(merged),
-                ends,
-                starts,
-                union_find,
-                set(members),
-                lambda first, precise, t=theme, c=country, a=area: binders.append(
-                    (first, t, Place(c, a) if precise else Place(c))
-                ),
-            )
+    area_rows = np.flatnonzero(is_area)
+    rows = np.concatenate([area_rows, copies, alone])
+    group = np.concatenate(
+        [e["area_block"][area_rows], copy_group, area_count + e["country_block"][alone]]
+    )
+    precise = np.concatenate(
+        [np.ones(len(area_rows), bool), np.zeros(len(copies) + len(alone), bool)]
+    )
+    rank = e["rank"][rows]
+    order = np.lexsort((rank, group))
+    rows, group, precise, rank = rows[order], group[order], precise[order], rank[order]
 
+    width, origin = prepared.width, prepared.origin
+    reach = np.maximum.accumulate(group * width + (prepared.ends[rank] - origin))
+    begins = np.ones(len(rank), dtype=bool)
+    begins[1:] = (group[1:] != group[:-1]) | (
+        group[1:] * width + (prepared.starts[rank[1:]] - origin) > reach[:-1]
+    )
+    run_start = np.flatnonzero(begins)
+    run_size = np.diff(np.append(run_start, len(rank)))
+    run_of = np.cumsum(begins) - 1
+    head = rank[run_start][run_of]
+    linked = (run_size[run_of] > 1) & (rank != head)
+    parent = _components(n, head[linked], rank[linked])
+
+    # what binds each cluster: the theme and place of every run of two or more
+    runs = np.flatnonzero(run_size > 1)
+    run_precise = np.maximum.reduceat(precise, run_start)[runs] if len(rank) else precise
+    first_rows = rows[run_start[runs]]
+    countries = list(prepared.country_ids)
+    area_of = {dense: area for area, dense in prepared.area_ids.items()}
+    group_area = np.full(area_count, -1, dtype=np.int64)  # area block -> area
+    group_area[e["area_block"][is_area]] = e["area"][is_area]
+    run_group = group[run_start[runs]]
+    run_area = np.where(
+        (run_group < area_count) & run_precise,
+        group_area[np.minimum(run_group, max(0, area_count - 1))] if area_count else -1,
+        -1,
+    )
     themes: dict[int, set[str]] = defaultdict(set)
     places: dict[int, set[Place]] = defaultdict(set)
-    for first, theme, place in binders:
-        root = union_find.find(first)
-        themes[root].add(theme)
-        places[root].add(place)
+    for root, theme, country, area in zip(
+        parent[rank[run_start[runs]]].tolist(),
+        e["theme"][first_rows].tolist(),
+        e["country"][first_rows].tolist(),
+        run_area.tolist(),
+        strict=True,
+    ):
+        themes[root].add(prepared.theme_names[theme])
+        places[root].add(Place(countries[country], area_of[area] if area >= 0 else None))
+
+    sizes = np.bincount(parent, minlength=n)
+    members = np.flatnonzero(sizes[parent] > 1)
     groups: dict[int, list[str]] = defaultdict(list)
-    for index in range(n):
-        root = union_find.find(index)
-        if root in themes:
-            groups[root].append(prepared.records[index].code)
+    for index, root in zip(members.tolist(), parent[members].tolist(), strict=True):
+        groups[root].append(prepared.records[index].code)
     clusters = [
         Cluster(
             codes=tuple(sorted(codes)),
@@ -736,15 +797,6 @@ def _clusters(prepared: _Prepared) -> list[Cluster]:
     return clusters
 
 
-def _unique(indices: Iterable[int]) -> Iterator[int]:
-    """Drop repeats from a sorted stream (a record at country level and in an area)."""
-    last = -1
-    for index in indices:
-        if index != last:
-            yield index
-            last = index
-
-
 def overlap_clusters(records: Sequence[InterventionRecord], today: date) -> list[Cluster]:
     """Connected groups of overlapping interventions, without listing the pairs.
 
@@ -755,7 +807,8 @@ def overlap_clusters(records: Sequence[InterventionRecord], today: date) -> list
     ...     [r("A", 1, 5), r("B", 5, 9), r("C", 9, 9), r("D", 20, 25)], date(2026, 1, 1))]
     [('A', 'B', 'C')]
     """
-    return _clusters(_Prepared(records, today))
+    with bulk():
+        return _clusters(_Prepared(records, today))
 
 
 def find_overlaps(
@@ -772,6 +825,18 @@ def find_overlaps(
     A decision applies while both interventions are exactly as they were when it was
     made (same ``version`` and :func:`fingerprint`); after any edit the pair is back.
     """
+    with bulk():
+        return _find_overlaps(records, today, decisions, duplicates_only, min_score, clusters)
+
+
+def _find_overlaps(
+    records: Sequence[InterventionRecord],
+    today: date,
+    decisions: Iterable[DecisionRecord],
+    duplicates_only: bool,
+    min_score: float | None,
+    clusters: bool,
+) -> OverlapReport:
     prepared = _Prepared(records, today)
     lo, hi = _pair_ranks(prepared, duplicates_only=duplicates_only)
     scores, duplicate = _scores(prepared, _Columns(prepared), lo, hi)

@@ -11,9 +11,11 @@ only") or one area of that country.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -31,6 +33,7 @@ __all__ = [
     "Place",
     "ProjectRecord",
     "Snapshot",
+    "bulk",
     "fingerprint",
     "load_areas",
     "load_decisions",
@@ -171,6 +174,23 @@ class Snapshot:
         return area.label if area is not None else f"{place.country}:#{place.area}"
 
 
+@contextmanager
+def bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects.
+
+    Building 100,000 records (each with a few frozensets) triggers full collections
+    over and over, each scanning everything built so far: nearly half the load time.
+    None of these objects form reference cycles, so nothing is lost by waiting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def fingerprint(record: InterventionRecord) -> str:
     """A digest of everything the overlap analysis reads about an intervention.
 
@@ -262,7 +282,14 @@ def load_interventions(
     if codes is not None:
         wanted = select(i.id).where(i.code.in_(list(codes)))
         query = query.where(i.id.in_(wanted))
-    rows = _rows(connection, query.order_by(i.code))
+    with bulk():
+        return _load_interventions(connection, query, wanted, t, details=details)
+
+
+def _load_interventions(
+    connection: Connection, query: Any, wanted: Any, t: dict[str, Any], *, details: bool
+) -> tuple[InterventionRecord, ...]:
+    rows = _rows(connection, query.order_by(t["intervention"].c.code))
 
     it, th = t["intervention_theme"].c, t["theme"].c
     theme_query = select(it.intervention_id, th.code).join_from(
