@@ -61,6 +61,13 @@ WORDS = (
 ).split()
 
 
+def schema_options(schema: str | None) -> dict[str, Any]:
+    """Engine options putting every table in ``schema`` (PostgreSQL only)."""
+    if not schema:
+        return {}
+    return {"connect_args": {"options": f"-csearch_path={schema}"}}
+
+
 def _zipf_weights(n: int, exponent: float = 1.1) -> list[float]:
     return [1.0 / (rank**exponent) for rank in range(1, n + 1)]
 
@@ -203,8 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", required=True, help="database URL")
     parser.add_argument("--interventions", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--schema", help="PostgreSQL schema to use (keeps test databases apart)")
     args = parser.parse_args(argv)
-    engine = make_engine(args.database)
+    engine = make_engine(args.database, **schema_options(args.schema))
     began = time.perf_counter()
     generate(engine, args.interventions, seed=args.seed)
     print(

@@ -61,10 +61,14 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+SCHEMA: str | None = None
+
+
 def _engine(url: str) -> Any:
+    from benchmarks.generate import schema_options
     from coordination.db import make_engine
 
-    return make_engine(url)
+    return make_engine(url, **schema_options(SCHEMA))
 
 
 def run_floor(url: str) -> dict[str, Any]:
@@ -281,7 +285,10 @@ def main(argv: list[str] | None = None) -> None:
         default=8.0,
         help="address-space limit of each approach's process (a shared machine survives)",
     )
+    parser.add_argument("--schema", help="PostgreSQL schema holding the data")
     args = parser.parse_args(argv)
+    global SCHEMA
+    SCHEMA = args.schema
 
     if args.only:
         limit = int(args.memory_limit_gb * 2**30)
@@ -307,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
                 str(args.sample),
                 "--memory-limit-gb",
                 str(args.memory_limit_gb),
+                *(["--schema", args.schema] if args.schema else []),
             ],
             capture_output=True,
             text=True,
@@ -323,7 +331,9 @@ def main(argv: list[str] | None = None) -> None:
             }
         print(f"  {approach}: {results[approach]['note']}", file=sys.stderr)
 
-    project = results.get("project", {}).get("seconds")
+    project = None
+    if "project" in results and not results["project"].get("failed"):
+        project = results["project"]["seconds"]
     print(f"Overlap analysis, {count:,} interventions, {backend}; {_machine()}")
     print()
     print("| approach | time (s) | vs project | peak RSS (MB) | notes |")

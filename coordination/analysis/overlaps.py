@@ -16,10 +16,13 @@ The fast path never compares all pairs. Records are split into blocks by theme a
 country (and, for duplicates, by type and target group too); inside a block the
 country-level records meet every area's records, and each area's records meet only each
 other. Within such a group every pair is place-compatible, so overlap is interval
-intersection: a sweep in start order with a heap of open intervals lists the pairs in
-O(n log n + pairs), and a sweep that only tracks the furthest end gives the connected
-components in O(n log n) without listing any pair. :func:`reference_pairs` and
-:func:`reference_clusters` are the brute-force definitions the tests compare against.
+intersection: sorted by start, the records a record meets later form a contiguous run
+(those starting before it ends), found by binary search; the pairs come out in
+O(n log n + pairs). Clusters need no pair at all: a record chains onto the run before
+it when it starts before the furthest end so far, so one cumulative maximum per group
+gives the connected components in O(n log n). Both run as numpy array operations.
+:func:`reference_pairs` and :func:`reference_clusters` are the brute-force definitions
+the tests compare against.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ SCORE_WEIGHTS: dict[str, float] = {
     "type": 0.15,
     "text": 0.20,
 }
+_CHUNK = 1 << 20  # pairs scored at a time: bounds the temporary arrays to ~100 MB
 SIMILAR_TEXT = 0.3  # token overlap from which titles and descriptions count as similar
 _STOPWORDS = frozenset(
     "and the for with from into our their this that des les pour avec sur dans".split()
@@ -839,7 +843,13 @@ def _find_overlaps(
 ) -> OverlapReport:
     prepared = _Prepared(records, today)
     lo, hi = _pair_ranks(prepared, duplicates_only=duplicates_only)
-    scores, duplicate = _scores(prepared, _Columns(prepared), lo, hi)
+    columns = _Columns(prepared)
+    scored = [
+        _scores(prepared, columns, lo[k : k + _CHUNK], hi[k : k + _CHUNK])
+        for k in range(0, len(lo), _CHUNK)
+    ]
+    scores = np.concatenate([s for s, _ in scored]) if scored else np.zeros(0)
+    duplicate = np.concatenate([d for _, d in scored]) if scored else np.zeros(0, dtype=bool)
 
     keep = np.ones(len(lo), dtype=bool)
     if min_score is not None:
