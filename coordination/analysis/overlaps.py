@@ -436,38 +436,74 @@ def _pair_ranks(prepared: _Prepared, *, duplicates_only: bool) -> tuple[np.ndarr
     def sorted_keys(b: np.ndarray, r: np.ndarray) -> np.ndarray:
         return b * width + (starts[r] - origin)
 
-    def within(b: np.ndarray, r: np.ndarray):
+    found: list[np.ndarray] = []  # pairs packed as lo * n + hi, in bounded chunks
+
+    def within(b: np.ndarray, r: np.ndarray) -> None:
         key = sorted_keys(b, r)
         position = np.arange(len(r), dtype=np.int64)
         last = np.searchsorted(key, b * width + (ends[r] - origin), side="right")
-        return _expand(r, position + 1, last - position - 1, r)
+        _expand_packed(r, position + 1, last - position - 1, r, n, found)
 
-    def across(qb: np.ndarray, qr: np.ndarray, tb: np.ndarray, tr: np.ndarray, *, strict: bool):
+    def across(
+        qb: np.ndarray, qr: np.ndarray, tb: np.ndarray, tr: np.ndarray, *, strict: bool
+    ) -> None:
         key = sorted_keys(tb, tr)
         first = np.searchsorted(
             key, qb * width + (starts[qr] - origin), side="right" if strict else "left"
         )
         last = np.searchsorted(key, qb * width + (ends[qr] - origin), side="right")
-        return _expand(qr, first, last - first, tr)
+        _expand_packed(qr, first, last - first, tr, n, found)
 
     cb, cr = arrays(c_block, c_rank)
     ab, ar = arrays(a_block, a_rank)
     acb, acr = arrays(a_country, a_rank)
-    parts = [within(cb, cr), within(ab, ar)]
+    within(cb, cr)
+    within(ab, ar)
     if len(cr) and len(acr):
         # a country-level record meets area records of its block that start while it runs,
         # and area records meet country-level ones that start (strictly) later while they run
-        parts.append(across(cb, cr, acb, acr, strict=False))
-        parts.append(across(acb, acr, cb, cr, strict=True))
-    left = np.concatenate([p[0] for p in parts])
-    right = np.concatenate([p[1] for p in parts])
-    keep = left != right
-    lo = np.minimum(left[keep], right[keep])
-    hi = np.maximum(left[keep], right[keep])
-    packed = np.sort(lo * n + hi)
-    if len(packed):
-        packed = packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
+        across(cb, cr, acb, acr, strict=False)
+        across(acb, acr, cb, cr, strict=True)
+    packed = _distinct(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
     return packed // n, packed % n
+
+
+_PAIR_CHUNK = 1 << 23  # candidate pairs expanded at a time (64 MB per array)
+
+
+def _expand_packed(
+    left: np.ndarray,
+    first: np.ndarray,
+    counts: np.ndarray,
+    targets: np.ndarray,
+    n: int,
+    found: list[np.ndarray],
+) -> None:
+    """:func:`_expand`, a bounded slice of queries at a time, appending distinct packed pairs.
+
+    A pair is found once per key and place the two share; packing (``lo * n + hi``) and
+    dropping repeats slice by slice keeps memory near the number of distinct pairs.
+    """
+    counts = np.maximum(counts, 0)
+    reach = np.cumsum(counts)
+    k = 0
+    while k < len(counts):
+        base = int(reach[k - 1]) if k else 0
+        stop = max(k + 1, int(np.searchsorted(reach, base + _PAIR_CHUNK, side="right")))
+        a, b = _expand(left[k:stop], first[k:stop], counts[k:stop], targets)
+        k = stop
+        keep = a != b
+        a, b = a[keep], b[keep]
+        if len(a):
+            found.append(_distinct(np.minimum(a, b) * n + np.maximum(a, b)))
+
+
+def _distinct(packed: np.ndarray) -> np.ndarray:
+    """Sorted, without repeats (a sort, not a hash table: faster at this size)."""
+    packed = np.sort(packed)
+    if len(packed) == 0:
+        return packed
+    return packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
 
 
 def _entries(prepared: _Prepared, *, duplicates_only: bool) -> dict[str, np.ndarray]:
@@ -872,7 +908,9 @@ def _find_overlaps(
             decided.append((pair, applying[int(packed[k])]))
         keep &= ~found
 
-    lo, hi, scores, duplicate = lo[keep], hi[keep], scores[keep], duplicate[keep]
+    if not keep.all():
+        lo, hi, scores, duplicate = lo[keep], hi[keep], scores[keep], duplicate[keep]
+    del keep
     # best first; equal scores by the codes of the pair, in code order
     code_rank = np.empty(n, dtype=np.int64)
     code_rank[sorted(range(n), key=lambda k: prepared.records[k].code)] = np.arange(n)

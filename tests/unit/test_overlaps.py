@@ -303,3 +303,16 @@ def test_open_end_starting_after_today_lasts_one_day(today):
     future = record("A", start=date(2025, 1, 1), end=None)
     assert overlap(future, record("B", start=date(2025, 1, 1), end=date(2025, 1, 1)), today)
     assert not overlap(future, record("B", start=date(2025, 1, 2), end=date(2025, 2, 1)), today)
+
+
+@settings(max_examples=100, deadline=None)
+@given(records=records_strategy(), today=today_strategy)
+def test_pairs_found_in_small_chunks_are_the_same(records, today):
+    import coordination.analysis.overlaps as module
+
+    whole = overlapping_pairs(records, today)
+    chunk, module._PAIR_CHUNK = module._PAIR_CHUNK, 3
+    try:
+        assert overlapping_pairs(records, today) == whole
+    finally:
+        module._PAIR_CHUNK = chunk
