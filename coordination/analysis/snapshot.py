@@ -323,7 +323,7 @@ def _load_interventions(
             code=row[1],
             lead=row[2],
             intervention_type=row[3],
-            start=_day(row[4]),
+            start=_day(row[4]),  # type: ignore[arg-type]  # NOT NULL column
             end=_day(row[5]),
             themes=frozenset(themes.get(row[0], empty)),
             places=frozenset(places.get(row[0], empty)),
@@ -339,7 +339,7 @@ def _load_interventions(
     )
 
 
-def _rows(connection: Connection, query: Any) -> list[Sequence[Any]]:
+def _rows(connection: Connection, query: Any) -> Sequence[Sequence[Any]]:
     """Plain DBAPI rows for a query of plain columns: the fast read of large tables.
 
     The statement still runs through SQLAlchemy (same transaction, same events); only
@@ -355,7 +355,8 @@ def _rows(connection: Connection, query: Any) -> list[Sequence[Any]]:
         params = compiled.params
     result = connection.exec_driver_sql(compiled.string, params)
     try:
-        return result.cursor.fetchall()  # type: ignore[union-attr]
+        rows: Sequence[Sequence[Any]] = result.cursor.fetchall()  # type: ignore[union-attr]
+        return rows
     finally:
         result.close()
 

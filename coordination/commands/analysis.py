@@ -263,7 +263,7 @@ def gaps_command(database: str | None, fmt: str, today: datetime | None) -> None
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
-    sections = [
+    sections: list[tuple[str, list[str], list[list[Any]]]] = [
         (
             f"Partnership gaps ({len(partnerships)})",
             ["a", "b", "overlaps", "score"],
