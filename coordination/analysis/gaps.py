@@ -3,7 +3,7 @@
 - **Partnership gap**: two organisations with at least one overlapping pair of
   interventions (as lead organisations), no partnership recorded between them and no
   shared body membership; ranked by the summed scores of their overlaps, then their
-  number.
+  number. Each gap names its ten strongest overlapping pairs.
 - **Constituency gap**: for each country and theme where the projects work, the tripartite
   constituencies (government, employers, workers) with no active organisation there; and
   brands active in a country with no partnership with any workers' organisation there.
@@ -25,7 +25,9 @@ from datetime import date
 from itertools import combinations
 from typing import Any
 
-from coordination.analysis.overlaps import OverlapPair
+import numpy as np
+
+from coordination.analysis.overlaps import OverlapPair, PairList
 from coordination.analysis.snapshot import InterventionRecord, Place, Snapshot
 
 __all__ = [
@@ -52,7 +54,7 @@ class PartnershipGap:
     b: str
     overlaps: int
     score: float
-    pairs: tuple[tuple[str, str], ...]  # the overlapping interventions behind the gap
+    pairs: tuple[tuple[str, str], ...]  # the strongest overlapping pairs behind the gap
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,9 +104,15 @@ class CoverageGap:
         return {"theme": self.theme, "country": self.country, "area": self.area}
 
 
-def partnership_gaps(snapshot: Snapshot, pairs: Iterable[OverlapPair]) -> list[PartnershipGap]:
-    """Organisation pairs that overlap but neither partner nor sit on a body together."""
-    lead_of = {r.code: r.lead for r in snapshot.interventions}
+def partnership_gaps(
+    snapshot: Snapshot, *pair_sets: Iterable[OverlapPair], examples: int = 10
+) -> list[PartnershipGap]:
+    """Organisation pairs that overlap but neither partner nor sit on a body together.
+
+    Takes one or more sets of overlapping pairs (a :class:`PairList` is read as arrays,
+    so millions of pairs cost no objects). Each gap keeps its ``examples`` strongest
+    interventions pairs.
+    """
     linked: set[tuple[int, int]] = set()
     for partnership in snapshot.partnerships:
         linked.update(combinations(sorted(partnership.members), 2))
@@ -114,29 +122,60 @@ def partnership_gaps(snapshot: Snapshot, pairs: Iterable[OverlapPair]) -> list[P
     for members in by_body.values():
         linked.update(combinations(sorted(members), 2))
 
-    found: dict[tuple[int, int], list[OverlapPair]] = defaultdict(list)
-    for pair in pairs:
-        x, y = lead_of.get(pair.a), lead_of.get(pair.b)
-        if x is None or y is None or x == y:
-            continue
-        key = (x, y) if x < y else (y, x)
-        if key not in linked:
-            found[key].append(pair)
+    lead_of = {r.code: r.lead for r in snapshot.interventions}
+    firsts, seconds, scores, sources = [], [], [], []
+    readers: list[Any] = []  # per set: item index -> (code a, code b)
+    for number, pairs in enumerate(pair_sets):
+        if isinstance(pairs, PairList):
+            x, y = pairs.leads()
+            firsts.append(x)
+            seconds.append(y)
+            scores.append(pairs.scores)
+            readers.append(pairs.codes)
+            count = len(pairs)
+        else:
+            listed = [p for p in pairs if p.a in lead_of and p.b in lead_of]
+            firsts.append(np.array([lead_of[p.a] for p in listed], dtype=np.int64))
+            seconds.append(np.array([lead_of[p.b] for p in listed], dtype=np.int64))
+            scores.append(np.array([p.score for p in listed], dtype=np.float64))
+            readers.append(lambda k, listed=listed: (listed[k].a, listed[k].b))
+            count = len(listed)
+        sources.append(np.stack([np.full(count, number), np.arange(count)], axis=1))
+    if not firsts:
+        return []
+    x = np.concatenate(firsts)
+    y = np.concatenate(seconds)
+    score = np.concatenate(scores)
+    source = np.concatenate(sources)
+    lo, hi = np.minimum(x, y), np.maximum(x, y)
+    span = int(hi.max()) + 1 if len(hi) else 1
+    key = lo * span + hi
+    known = np.array([a * span + b for a, b in linked if b < span], dtype=np.int64)
+    keep = (lo != hi) & ~np.isin(key, known)
+    key, score, source = key[keep], score[keep], source[keep]
+    if len(key) == 0:
+        return []
+
+    order = np.lexsort((-score, key))  # by organisation pair, strongest overlap first
+    key, score, source = key[order], score[order], source[order]
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    counts = np.diff(np.append(starts, len(key)))
+    totals = np.add.reduceat(score, starts)
 
     def acronym(organisation_id: int) -> str:
         record = snapshot.organisations.get(organisation_id)
         return record.acronym if record else f"#{organisation_id}"
 
     gaps = []
-    for (x, y), overlapping in found.items():
-        a, b = sorted((acronym(x), acronym(y)))
+    for start, count, total in zip(starts.tolist(), counts.tolist(), totals.tolist(), strict=True):
+        a, b = sorted((acronym(int(key[start]) // span), acronym(int(key[start]) % span)))
+        shown = [
+            tuple(readers[int(number)](int(k)))
+            for number, k in source[start : start + min(count, examples)]
+        ]
         gaps.append(
             PartnershipGap(
-                a=a,
-                b=b,
-                overlaps=len(overlapping),
-                score=round(sum(p.score for p in overlapping), 3),
-                pairs=tuple(sorted((p.a, p.b) for p in overlapping)),
+                a=a, b=b, overlaps=count, score=round(total, 3), pairs=tuple(sorted(shown))
             )
         )
     gaps.sort(key=lambda g: (-g.score, -g.overlaps, g.a, g.b))

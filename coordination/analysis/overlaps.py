@@ -686,6 +686,16 @@ class PairList(Sequence[OverlapPair]):
     def duplicates(self) -> int:
         return int(self.duplicate.sum())
 
+    def leads(self) -> tuple[np.ndarray, np.ndarray]:
+        """The lead organisation of each pair's two interventions, as two arrays."""
+        lead = np.array([r.lead for r in self._records], dtype=np.int64)
+        return lead[self._lo], lead[self._hi]
+
+    def codes(self, index: int) -> tuple[str, str]:
+        """The two intervention codes of one pair, in order, without scoring it again."""
+        a, b = self._records[self._lo[index]].code, self._records[self._hi[index]].code
+        return (a, b) if a < b else (b, a)
+
     def _pair(self, k: int) -> OverlapPair:
         pair = score_pair(self._records[self._lo[k]], self._records[self._hi[k]], self._today)
         score = float(self.scores[k])

@@ -248,10 +248,10 @@ def gaps_command(database: str | None, fmt: str, today: datetime | None) -> None
     day = _today(today)
     snapshot, report = _overlap_report(database, day, full=True)
     # A pair judged "not related" is no reason to partner; every other overlap is.
-    pairs = list(report.pairs) + [
+    decided = [
         pair for pair, d in report.decided if d.decision != OverlapDecisionKind.NOT_RELATED.value
     ]
-    partnerships = partnership_gaps(snapshot, pairs)
+    partnerships = partnership_gaps(snapshot, report.pairs, decided)
     constituencies, brands = constituency_gaps(snapshot, day)
     coverage = coverage_gaps(snapshot, day)
     if fmt == "json":

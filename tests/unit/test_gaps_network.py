@@ -276,3 +276,18 @@ def test_annotate_copies_and_exports_round_trip(network, tmp_path):
     assert len(blueprint["connections"]) == network.number_of_edges()
     with pytest.raises(ValueError, match="unknown network format"):
         export_network(network, "dot")
+
+
+def test_partnership_gaps_read_pair_lists_and_plain_pairs_alike():
+    records = [record("A1", 1), record("A2", 1, places=(Place("BD"),)), record("B1", 2)]
+    data = snapshot(records)
+    report = find_overlaps(records, today=TODAY)
+    from_arrays = partnership_gaps(data, report.pairs)
+    from_objects = partnership_gaps(data, list(report.pairs))
+    assert from_arrays == from_objects
+    (gap,) = partnership_gaps(data, report.pairs, examples=1)
+    assert (gap.a, gap.b, gap.overlaps, len(gap.pairs)) == ("NGO1", "NGO2", 2, 1)
+    # several sets add up (the CLI adds pairs a coordinator judged complementary)
+    (twice,) = partnership_gaps(data, report.pairs, list(report.pairs))
+    assert twice.overlaps == 4 and twice.score == pytest.approx(2 * gap.score)
+    assert partnership_gaps(data) == []
