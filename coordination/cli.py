@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from coordination.commands import analysis as analysis_commands
 from coordination.commands import calendar as calendar_commands
 from coordination.commands import maintenance
 from coordination.commands import results as results_commands
@@ -21,6 +22,7 @@ COMMANDS: list[click.Command] = [
     load_fixtures_command,
     users,
     *results_commands.COMMANDS,
+    *analysis_commands.COMMANDS,
     *calendar_commands.COMMANDS,
     *maintenance.COMMANDS,
 ]

@@ -148,11 +148,12 @@ def alembic_config(engine_or_url: Engine | str) -> Any:
     config.set_main_option("script_location", str(here))
     if isinstance(engine_or_url, Engine):
         config.attributes["engine"] = engine_or_url
-        config.set_main_option(
-            "sqlalchemy.url", engine_or_url.url.render_as_string(hide_password=False)
-        )
+        url = engine_or_url.url.render_as_string(hide_password=False)
     else:
-        config.set_main_option("sqlalchemy.url", database_url(engine_or_url))
+        url = database_url(engine_or_url)
+    # Alembic's config is a ConfigParser: a literal "%" (URL-encoded passwords, options)
+    # must be doubled or interpolation fails.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "MeetingStatus",
     "MeetingType",
     "OrganisationRole",
+    "OverlapDecisionKind",
     "ParticipantRole",
     "PartnershipType",
     "ResultLevel",
@@ -174,6 +175,14 @@ class PartnershipType(Vocabulary):
     FUNDING_AGREEMENT = "funding_agreement", "Funding agreement"
     NETWORK_MEMBERSHIP = "network_membership", "Network membership"
     INFORMAL = "informal", "Informal"
+
+
+class OverlapDecisionKind(Vocabulary):
+    """A coordinator's verdict on a pair of overlapping interventions."""
+
+    CONFIRMED_DUPLICATE = "confirmed_duplicate", "Confirmed duplicate"
+    COMPLEMENTARY = "complementary", "Complementary"
+    NOT_RELATED = "not_related", "Not related"
 
 
 class Sex(Vocabulary):

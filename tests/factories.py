@@ -174,3 +174,176 @@ def create_meeting(session: Session, **overrides: Any) -> Meeting:
         values["start"] = datetime(2026, 3, 3, 10, 0)
         values["end"] = datetime(2026, 3, 3, 12, 0)
     return create(session, **values)
+
+
+# --- coordination analysis: memberships, meetings and a small overlap scenario ------------
+
+
+def create_membership(session: Session, body: Body, organisation: Organisation, **overrides: Any):
+    from coordination.models import BodyMembership
+
+    membership = BodyMembership(body=body, organisation=organisation, **overrides)
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def create_attended_meeting(session: Session, organisations: list[Organisation], **overrides: Any):
+    """A held meeting attended by ``organisations``."""
+    from datetime import UTC, datetime
+
+    from coordination.models import Meeting, MeetingParticipant
+    from coordination.vocab import MeetingStatus, MeetingType
+
+    n = _next()
+    values: dict[str, Any] = {
+        "title": f"Meeting {n}",
+        "meeting_type": MeetingType.TASKFORCE,
+        "starts_at": datetime(2025, 3, 1, 9, tzinfo=UTC),
+        "ends_at": datetime(2025, 3, 1, 12, tzinfo=UTC),
+        "status": MeetingStatus.HELD,
+    }
+    values.update(overrides)
+    meeting = Meeting(**values)
+    meeting.participants = [
+        MeetingParticipant(organisation=o, attended=True) for o in organisations
+    ]
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def create_overlap_scenario(session: Session) -> dict[str, Any]:
+    """Two NGOs training women workers on gender equality in Chattogram in the same months.
+
+    Around them, things that must not be flagged as duplicates: the same NGO in another
+    division, a country-level social-dialogue programme of the union overlapping a
+    ministry's policy advice in Dhaka (an overlap, not a duplicate; the two sit on the
+    same body, so no partnership gap), and an employers' research project elsewhere.
+    Returns the organisations (by acronym) and interventions (by code).
+    """
+    from coordination.models import InterventionOrganisation
+    from coordination.vocab import ActivityStatus, OrganisationRole
+
+    org = {
+        "CARE": create_organisation(session, acronym="CARE", name="CARE Bangladesh"),
+        "FWF": create_organisation(session, acronym="FWF", name="Fair Wear Foundation"),
+        "MOLE": create_organisation(
+            session,
+            acronym="MOLE",
+            name="Ministry of Labour and Employment",
+            stakeholder_type=StakeholderType.GOVERNMENT,
+            country_code="BD",
+        ),
+        "BGMEA": create_organisation(
+            session,
+            acronym="BGMEA",
+            name="Bangladesh Garment Manufacturers and Exporters Association",
+            stakeholder_type=StakeholderType.EMPLOYERS_ORGANISATION,
+            country_code="BD",
+        ),
+        "IBC": create_organisation(
+            session,
+            acronym="IBC",
+            name="IndustriALL Bangladesh Council",
+            stakeholder_type=StakeholderType.WORKERS_ORGANISATION,
+            country_code="BD",
+        ),
+        "HM": create_organisation(
+            session, acronym="HM", name="H&M Group", stakeholder_type=StakeholderType.BRAND
+        ),
+    }
+    project = create_project(session, code="GARMENT", status=ActivityStatus.IMPLEMENTATION)
+    project.countries = [country(session, "BD")]
+    project.themes = [theme(session, "gender-equality"), theme(session, "social-dialogue")]
+    body = create_body(session, name="Tripartite Consultative Council")
+    create_membership(session, body, org["MOLE"])
+    create_membership(session, body, org["IBC"])
+    create_attended_meeting(session, [org["MOLE"], org["IBC"], org["BGMEA"]])
+
+    spring = {"start_date": date(2025, 3, 1), "end_date": date(2025, 8, 31)}
+    interventions = {
+        "CARE-GE-CTG": create_intervention(
+            session,
+            code="CARE-GE-CTG",
+            title="Gender equality training for women workers in Chattogram",
+            lead_organisation=org["CARE"],
+            places=[("BD", "BD-B")],
+            themes=["gender-equality"],
+            target_groups=["women-workers"],
+            project_id=project.id,
+            **spring,
+        ),
+        "FWF-GE-CTG": create_intervention(
+            session,
+            code="FWF-GE-CTG",
+            title="Training women garment workers on gender equality, Chattogram",
+            lead_organisation=org["FWF"],
+            places=[("BD", "BD-B")],
+            themes=["gender-equality"],
+            target_groups=["women-workers", "female-leaders"],
+            start_date=date(2025, 4, 1),
+            end_date=date(2025, 9, 30),
+        ),
+        "CARE-GE-DHK": create_intervention(
+            session,
+            code="CARE-GE-DHK",
+            title="Gender equality training for women workers in Dhaka",
+            lead_organisation=org["CARE"],
+            places=[("BD", "BD-C")],
+            themes=["gender-equality"],
+            target_groups=["women-workers"],
+            **spring,
+        ),
+        "IBC-SD-BD": create_intervention(
+            session,
+            code="IBC-SD-BD",
+            title="Workplace social dialogue committees",
+            intervention_type=InterventionType.SOCIAL_DIALOGUE,
+            lead_organisation=org["IBC"],
+            places=[("BD", None)],
+            themes=["social-dialogue"],
+            target_groups=["workers-organisations"],
+            start_date=date(2025, 1, 1),
+            end_date=None,
+        ),
+        "MOLE-SD-DHK": create_intervention(
+            session,
+            code="MOLE-SD-DHK",
+            title="Labour law reform consultations",
+            intervention_type=InterventionType.POLICY_ADVICE,
+            lead_organisation=org["MOLE"],
+            places=[("BD", "BD-C")],
+            themes=["social-dialogue"],
+            target_groups=["policy-makers"],
+            **spring,
+        ),
+        "BGMEA-PR-KHL": create_intervention(
+            session,
+            code="BGMEA-PR-KHL",
+            title="Productivity study",
+            intervention_type=InterventionType.RESEARCH,
+            lead_organisation=org["BGMEA"],
+            places=[("BD", "BD-D")],
+            themes=["productivity"],
+            target_groups=["factory-managers"],
+            **spring,
+        ),
+        "HM-PR-CTG": create_intervention(
+            session,
+            code="HM-PR-CTG",
+            title="Supplier productivity coaching",
+            intervention_type=InterventionType.ENTERPRISE_SERVICE,
+            lead_organisation=org["HM"],
+            places=[("BD", "BD-B")],
+            themes=["productivity"],
+            target_groups=["factory-managers"],
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 3, 31),
+        ),
+    }
+    interventions["FWF-GE-CTG"].participations.append(
+        InterventionOrganisation(organisation=org["BGMEA"], role=OrganisationRole.IMPLEMENTING)
+    )
+    session.flush()
+    return {"organisations": org, "interventions": interventions, "project": project}

@@ -2,6 +2,7 @@
 
 from coordination.models.accounts import User
 from coordination.models.audit import AuditEntry
+from coordination.models.coordination import OverlapDecision
 from coordination.models.interventions import (
     Intervention,
     InterventionOrganisation,
@@ -55,6 +56,7 @@ __all__ = [
     "MeetingOccurrence",
     "MeetingParticipant",
     "Organisation",
+    "OverlapDecision",
     "Partnership",
     "PeriodTarget",
     "Person",

@@ -18,3 +18,10 @@ def test_upgrade_downgrade_upgrade_leaves_no_drift(engine):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_alembic_config_accepts_percent_encoded_urls():
+    from coordination.db import alembic_config
+
+    url = "postgresql+psycopg://user:p%40ss@127.0.0.1/db?options=-csearch_path%3Dbench"
+    assert alembic_config(url).get_main_option("sqlalchemy.url") == url
