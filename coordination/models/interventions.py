@@ -100,11 +100,30 @@ class Project(ReprMixin, Timestamped, Versioned, Base):
         return f"{self.code} — {self.title}"
 
 
-class ProjectOrganisation(ReprMixin, Base):
+class _OrganisationRole(ReprMixin):
+    """What project and intervention participations share: an organisation in an IATI role.
+
+    The key columns stay on each class so that their primary keys keep their order.
+    """
+
+    __label_attribute__ = "role"
+    organisation_id: int
+    role: OrganisationRole
+    organisation: Organisation
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.role.label})"
+
+    def audit_text(self) -> str:
+        organisation = self.__dict__.get("organisation")
+        who = organisation.acronym if organisation is not None else f"#{self.organisation_id}"
+        return f"{who} ({self.role.value if self.role else '?'})"
+
+
+class ProjectOrganisation(_OrganisationRole, Base):
     """An organisation's part in a project, in IATI's terms (funding, implementing...)."""
 
     __tablename__ = "project_organisation"
-    __label_attribute__ = "role"
     __audit_parent__ = "project"
 
     project_id: Mapped[int] = mapped_column(
@@ -119,14 +138,6 @@ class ProjectOrganisation(ReprMixin, Base):
 
     project: Mapped[Project] = relationship(back_populates="participations")
     organisation: Mapped[Organisation] = relationship()
-
-    def __str__(self) -> str:
-        return f"{self.organisation} ({self.role.label})"
-
-    def audit_text(self) -> str:
-        organisation = self.__dict__.get("organisation")
-        who = organisation.acronym if organisation is not None else f"#{self.organisation_id}"
-        return f"{who} ({self.role.value if self.role else '?'})"
 
 
 class Intervention(ReprMixin, Timestamped, Versioned, Base):
@@ -192,11 +203,10 @@ class Intervention(ReprMixin, Timestamped, Versioned, Base):
         return f"{self.code} — {self.title}"
 
 
-class InterventionOrganisation(ReprMixin, Base):
+class InterventionOrganisation(_OrganisationRole, Base):
     """A partner organisation's part in an intervention (IATI roles)."""
 
     __tablename__ = "intervention_organisation"
-    __label_attribute__ = "role"
     __audit_parent__ = "intervention"
 
     intervention_id: Mapped[int] = mapped_column(
@@ -211,14 +221,6 @@ class InterventionOrganisation(ReprMixin, Base):
 
     intervention: Mapped[Intervention] = relationship(back_populates="participations")
     organisation: Mapped[Organisation] = relationship()
-
-    def __str__(self) -> str:
-        return f"{self.organisation} ({self.role.label})"
-
-    def audit_text(self) -> str:
-        organisation = self.__dict__.get("organisation")
-        who = organisation.acronym if organisation is not None else f"#{self.organisation_id}"
-        return f"{who} ({self.role.value if self.role else '?'})"
 
 
 class InterventionPlace(ReprMixin, Base):
