@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.properties import ColumnProperty
 from sqlalchemy.orm.relationships import RelationshipProperty
@@ -242,7 +242,7 @@ def _write_audit_entries(session: Session) -> None:
     pending = session.info.pop("_audit_pending", None)
     rows = [row for row in (pending or {}).values() if row["changes"] or row["action"] != "update"]
     if rows:
-        session.connection().execute(AuditEntry.__table__.insert(), rows)
+        session.connection().execute(insert(AuditEntry), rows)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -194,7 +194,7 @@ class BodyMembership(ReprMixin, Timestamped, Base):
 
     def audit_text(self) -> str:
         who = self.__dict__.get("organisation") or self.__dict__.get("person")
-        label = who.audit_text() if hasattr(who, "audit_text") else str(who or "?")
+        label = who.audit_text() if who is not None else "?"
         return f"{label} ({self.role.value if self.role else '?'})"
 
     def __str__(self) -> str:
