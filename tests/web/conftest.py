@@ -107,18 +107,3 @@ def client_as(app: Flask, users: Users) -> Callable[[UserRole | str], FlaskClien
 def post(client: FlaskClient, path: str, data: dict[str, Any], **kwargs: Any) -> Any:
     """POST with a valid CSRF token taken from the home page."""
     return client.post(path, data={"csrf_token": csrf_token(client, "/admin/"), **data}, **kwargs)
-
-
-# Flask-Admin 2.2.1 still hands WTForms 3.3 choices as tuples; WTForms warns about
-# it. The warning is theirs, not ours: ignore exactly these messages in web tests.
-_THIRD_PARTY_WARNINGS = (
-    "ignore:Yielding raw tuples from iter_choices:DeprecationWarning",
-    "ignore:Passing SelectField choices as tuples is deprecated:DeprecationWarning",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/web/" in str(item.fspath).replace("\\", "/"):
-            for warning in _THIRD_PARTY_WARNINGS:
-                item.add_marker(pytest.mark.filterwarnings(warning))
