@@ -96,8 +96,10 @@ def live_server(demo_database: str) -> Iterator[LiveServer]:
             engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope: while Playwright runs, its event loop is the running loop of this
+    # thread, which breaks every Flask app built in later tests (asgiref refuses).
     if not CHROMIUM.exists():
         message = f"no Chromium at {CHROMIUM} (install Debian's chromium package)"
         if os.environ.get("COORDINATION_E2E_REQUIRED"):
