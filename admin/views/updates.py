@@ -393,15 +393,26 @@ class UpdatesView(RoleRules, BaseView):
         db.session.rollback()
         period = self._period(period_id)
         update = self._update(update_id) if update_id is not None else None
-        renamed = {_field_name(key, period.indicator): text for key, text in error.errors.items()}
+        dimensions = {d.name for d in period.indicator.dimensions}
+        # "the sex values add up to more than the total" belongs to the sex fieldset
+        grouped = {key: text for key, text in error.errors.items() if key in dimensions}
+        renamed = {
+            _field_name(key, period.indicator): text
+            for key, text in error.errors.items()
+            if key not in dimensions
+        }
         unplaced = attach_errors(form, renamed)
         for message in unplaced:
             flash(message, "error")
         flash("Not saved: please correct the errors below.", "error")
-        return self._render_form(form, period, update)
+        return self._render_form(form, period, update, grouped)
 
     def _render_form(
-        self, form: UpdateForm, period: IndicatorPeriod, update: IndicatorUpdate | None
+        self,
+        form: UpdateForm,
+        period: IndicatorPeriod,
+        update: IndicatorUpdate | None,
+        dimension_errors: dict[str, str] | None = None,
     ) -> str:
         indicator = period.indicator
         groups = []
@@ -421,6 +432,7 @@ class UpdatesView(RoleRules, BaseView):
             indicator=indicator,
             update=update,
             groups=groups,
+            dimension_errors=dimension_errors or {},
             measure_fields=[
                 form[name]
                 for name in ("value", "numerator", "denominator", "narrative")

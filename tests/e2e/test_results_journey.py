@@ -100,7 +100,8 @@ def test_partner_reports_a_value_and_submits_it(page_as, partner_indicator):
     inputs.nth(1).fill("7")
     page.click("button[value=submit]")
     page.wait_for_load_state()
-    assert "more than the total 10" in page.locator(".alert-danger").first.inner_text()
+    error = page.locator("fieldset[data-dimension=sex] [data-error-for=sex]")
+    assert "more than the total 10" in error.inner_text()
     screenshot(page, "results-report-error-partner")
 
     page.fill("input[name=value]", "40")
