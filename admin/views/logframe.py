@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response
 from admin.auth import RoleRules, current_organisation_id, current_role
 from admin.extensions import db
 from coordination.analysis.iptt import (
+    IpttCell,
     SeriesPoint,
     filter_progress,
     indicator_series,
@@ -216,6 +217,39 @@ def number(value: float | None, digits: int = 1) -> str:
 
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def period_cells(cells: Sequence[IpttCell | None]) -> Markup:
+    """The IPTT's period columns of one row: "target / actual (achieved)" per cell."""
+    html = []
+    for cell in cells:
+        if cell is None:
+            html.append('<td class="numeric"></td>')
+            continue
+        achieved = (
+            f' <span class="text-muted">({percent(cell.achieved)})</span>'
+            if cell.achieved is not None
+            else ""
+        )
+        html.append(
+            f'<td class="numeric">{number(cell.target)} / {number(cell.actual)}{achieved}</td>'
+        )
+    return Markup("".join(html))
+
+
+def category_cells(cells: Sequence[IpttCell | None]) -> Markup:
+    """The IPTT's sex columns of one row: target, actual and share achieved."""
+    html = []
+    for cell in cells:
+        if cell is None:
+            html.append("<td></td><td></td><td></td>")
+        else:
+            html.append(
+                f'<td class="numeric">{number(cell.target)}</td>'
+                f'<td class="numeric">{number(cell.actual)}</td>'
+                f'<td class="numeric">{percent(cell.achieved)}</td>'
+            )
+    return Markup("".join(html))
 
 
 # --- one indicator as plain data -------------------------------------------------------
@@ -476,10 +510,14 @@ class LogframeView(RoleRules, BaseView):
             "badge": badge,
             "bar": bar,
             "spark": spark,
+            "period_cells": period_cells,
+            "category_cells": category_cells,
             "number": number,
             "percent": percent,
             "UpdateStatus": UpdateStatus,
             "is_manager": current_role() in MANAGER_ROLES,
+            # url_for once, not once per row of a 2,000-indicator page
+            "indicator_url": url_for(".indicator", indicator_id=0).removesuffix("0"),
         }
 
     def _project(self, project_id: int) -> Project:

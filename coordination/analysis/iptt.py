@@ -26,6 +26,7 @@ from coordination.analysis.progress import (
 )
 
 __all__ = [
+    "IpttCell",
     "IpttPeriod",
     "IpttRow",
     "SeriesPoint",
