@@ -8,10 +8,12 @@ from admin.extensions import db
 from admin.views.accounts import UserView
 from admin.views.audit import AuditView
 from admin.views.interventions import InterventionView, ProjectView
+from admin.views.logframe import LogframeView
 from admin.views.meetings import MeetingView
 from admin.views.reference import AreaView, CountryView, TargetGroupView, ThemeView
 from admin.views.results import IndicatorPeriodView, IndicatorView, ResultView
 from admin.views.stakeholders import BodyView, OrganisationView, PartnershipView, PersonView
+from admin.views.updates import UpdatesView
 from coordination.models import (
     Area,
     AuditEntry,
@@ -53,6 +55,8 @@ def register_views(admin: Admin) -> None:
         ResultView(Result, db, name="Results", category=results),
         IndicatorView(Indicator, db, name="Indicators", category=results),
         IndicatorPeriodView(IndicatorPeriod, db, name="Indicator periods", category=results),
+        LogframeView(name="Logframes and IPTT", category=results, endpoint="logframe"),
+        UpdatesView(name="Reported updates", category=results, endpoint="updates"),
         CountryView(Country, db, name="Countries", category=reference),
         AreaView(Area, db, name="Areas", category=reference),
         ThemeView(Theme, db, name="Themes", category=reference),
