@@ -292,7 +292,7 @@ class OverlapReviewView(_AnalysisView):
 
         records = {r.code: r for r in snapshot.interventions}
         stale = {_pair_key(d.a, d.b): d for d in snapshot.decisions}
-        for pair, decision in report.decided:
+        for pair, _decision in report.decided:
             stale.pop(_pair_key(pair.a, pair.b), None)
         cards = [
             _card(pairs[int(k)], records, snapshot, labels, self.place_label, stale) for k in shown
