@@ -36,6 +36,7 @@ from flask_admin import BaseView, expose
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -166,9 +167,9 @@ def _require_writer() -> None:
         abort(403)
 
 
-def _back(default: str) -> Response:
+def _back(default: str) -> WerkzeugResponse:
     target = request.form.get("next")
-    return redirect(target if is_safe_next(target) else default)
+    return redirect(target if target and is_safe_next(target) else default)
 
 
 def _flash_errors(error: ValidationError | dict[str, Any]) -> None:
@@ -335,7 +336,7 @@ class OverlapReviewView(_AnalysisView):
         )
 
     @expose("/decide", methods=("POST",))
-    def decide(self) -> Response:
+    def decide(self) -> WerkzeugResponse:
         _require_writer()
         form = DecisionForm()
         back = url_for(".index")
@@ -364,7 +365,7 @@ class OverlapReviewView(_AnalysisView):
         return _back(back)
 
     @expose("/reopen", methods=("POST",))
-    def reopen(self) -> Response:
+    def reopen(self) -> WerkzeugResponse:
         _require_writer()
         form = ReopenForm()
         back = url_for(".index")
@@ -602,7 +603,7 @@ class GapsView(_AnalysisView):
         )
 
     @expose("/partnership", methods=("POST",))
-    def record_partnership(self) -> Response:
+    def record_partnership(self) -> WerkzeugResponse:
         _require_writer()
         form = PartnershipForm()
         back = url_for(".index")
