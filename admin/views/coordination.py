@@ -149,13 +149,19 @@ def _labels() -> Labels:
     return g.coordination_labels  # type: ignore[no-any-return]
 
 
-def _report() -> OverlapReport:
-    if "coordination_report" not in g:
+def _report(*, clusters: bool = True) -> OverlapReport:
+    """Every overlapping pair, scored, with decided pairs set aside (and the clusters)."""
+    cached = g.get("coordination_report")
+    if cached is None or (clusters and not cached[1]):
         snapshot = _snapshot()
-        g.coordination_report = find_overlaps(
-            snapshot.interventions, today=analysis_today(), decisions=snapshot.decisions
+        report = find_overlaps(
+            snapshot.interventions,
+            today=analysis_today(),
+            decisions=snapshot.decisions,
+            clusters=clusters,
         )
-    return g.coordination_report  # type: ignore[no-any-return]
+        g.coordination_report = cached = (report, clusters)
+    return cached[0]  # type: ignore[no-any-return]
 
 
 def _may_write() -> bool:
@@ -557,7 +563,7 @@ class GapsView(_AnalysisView):
 
     @expose("/")
     def index(self) -> str:
-        snapshot, report, labels = _snapshot(), _report(), _labels()
+        snapshot, report, labels = _snapshot(), _report(clusters=False), _labels()
         today = analysis_today()
         # A pair judged "not related" is no reason to partner; every other overlap is.
         decided = [
