@@ -7,6 +7,7 @@ from flask_admin import Admin
 from admin.extensions import db
 from admin.views.accounts import UserView
 from admin.views.audit import AuditView
+from admin.views.coordination import coordination_views
 from admin.views.interventions import InterventionView, ProjectView
 from admin.views.logframe import LogframeView
 from admin.views.meetings import MeetingView
@@ -64,3 +65,4 @@ def register_views(admin: Admin) -> None:
         UserView(User, db, name="Users", category=system),
         AuditView(AuditEntry, db, name="Audit trail", category=system, endpoint="audit"),
     )
+    admin.add_views(*coordination_views())

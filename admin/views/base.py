@@ -24,6 +24,7 @@ from wtforms import SelectChoice, SelectField
 from admin.auth import RoleRules, current_organisation_id, current_role
 from admin.extensions import db
 from admin.forms import SecureForm, VersionField, attach_errors
+from admin.views.filters import VocabularyFilterConverter, guard_filters
 from coordination.errors import ValidationError
 from coordination.validation import check_date_range
 from coordination.vocab import UserRole, Vocabulary
@@ -132,6 +133,7 @@ class CoordinationModelView(RoleRules, ModelView):
 
     form_base_class = SecureForm
     model_form_converter = VocabularyConverter
+    filter_converter = VocabularyFilterConverter()
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = DETAIL_TYPE_FORMATTERS
     form_excluded_columns = BOOKKEEPING
@@ -157,6 +159,10 @@ class CoordinationModelView(RoleRules, ModelView):
     @column_editable_list.setter
     def column_editable_list(self, value: Any) -> None:
         self.editable_columns = tuple(value or ())
+
+    def _refresh_filters_cache(self) -> None:
+        super()._refresh_filters_cache()
+        guard_filters(self._filters)  # a bad filter value is "invalid", never a 500
 
     def get_list_row_actions(self) -> list[Any]:
         """Edit and delete icons only on the rows this user may change."""
