@@ -5,8 +5,8 @@ Two kinds of route serve iCalendar here:
 - ``/feeds/<token>.ics``: a person's or an organisation's feed at a secret URL. It is a
   plain ``GET`` without login, so that Google Calendar, Outlook and Thunderbird can
   subscribe. The token (:mod:`coordination.feeds`) opens that one feed and nothing else:
-  this route never reads or writes the login session, and no other route looks at
-  tokens at all.
+  this route does not use the login session and never sets a cookie, and no other
+  route looks at tokens at all.
 - ``/admin/calendar/...ics`` (in :mod:`admin.views.calendar`): one meeting, a body, or
   the whole calendar, for someone logged in.
 
@@ -195,18 +195,18 @@ class _Ref:
     id: int
 
 
-def _no_session_cookie(response: Response) -> Response:
-    """A feed response never carries a login or session cookie, even if the client
-    sent one: the URL alone is the credential, and it grants nothing to keep."""
-    if request.blueprint == "feeds":
-        response.headers.pop("Set-Cookie", None)
-        response.vary.discard("Cookie")
-    return response
-
-
 def register(admin: Admin) -> None:
     """Attach the public feed routes to the admin's application."""
     app: Flask = admin.app  # type: ignore[assignment]
     app.register_blueprint(blueprint)
     csrf.exempt(blueprint)  # GET only; nothing here accepts a form
-    app.after_request(_no_session_cookie)
+    _drop_async_teardown(app)
+
+
+def _drop_async_teardown(app: Flask) -> None:
+    """Remove Flask-SQLAlchemy-Lite's teardown for async sessions, which this app never
+    opens. Flask runs an async teardown through asgiref, which starts an event loop for
+    it after every request: about 2 ms on a quiet machine and 10 ms on a busy one, more
+    than all the rest of a 304 revalidation. The sync sessions' teardown stays."""
+    funcs = app.teardown_appcontext_funcs
+    funcs[:] = [f for f in funcs if getattr(f, "__name__", "") != "_close_async_sessions"]
