@@ -170,17 +170,21 @@ def _subject_feed(subject: FeedSubject) -> Response:
     if subject.kind == "person":
         assert subject.person_id is not None
         query = feed_query(person=_Ref(subject.person_id))  # type: ignore[arg-type]
-        salt, model, subject_id = "person-feed", Person, subject.person_id
+        salt, subject_id = "person-feed", subject.person_id
     else:
         assert subject.organisation_id is not None
         query = feed_query(organisation=_Ref(subject.organisation_id))  # type: ignore[arg-type]
-        salt, model, subject_id = "organisation-feed", Organisation, subject.organisation_id
+        salt, subject_id = "organisation-feed", subject.organisation_id
 
     def name() -> str:
         # Looked up only when the feed is rendered, so a 304 costs no extra query. The
         # ETag names the subject by id: a renamed person or organisation shows with the
         # next change to one of its meetings (docs/calendars.md).
-        found = db.session.get(model, subject_id)
+        found: Person | Organisation | None = (
+            db.session.get(Person, subject_id)
+            if subject.kind == "person"
+            else db.session.get(Organisation, subject_id)
+        )
         return f"Meetings: {found.name}" if found is not None else "Meetings"
 
     return calendar_response(
