@@ -7,6 +7,7 @@ from flask_admin import Admin
 from admin.extensions import db
 from admin.views.accounts import UserView
 from admin.views.audit import AuditView
+from admin.views.calendar import ActionItemsView, CalendarImportView, CalendarView, FeedView
 from admin.views.coordination import coordination_views
 from admin.views.interventions import InterventionView, ProjectView
 from admin.views.logframe import LogframeView
@@ -66,3 +67,27 @@ def register_views(admin: Admin) -> None:
         AuditView(AuditEntry, db, name="Audit trail", category=system, endpoint="audit"),
     )
     admin.add_views(*coordination_views())
+    calendar = "Calendar"
+    admin.add_views(
+        CalendarView(
+            name="Calendar", endpoint="calendar", url="/admin/calendar", category=calendar
+        ),
+        ActionItemsView(
+            name="Action items",
+            endpoint="action_items",
+            url="/admin/action-items",
+            category=calendar,
+        ),
+        FeedView(
+            name="My calendar feed", endpoint="my_feed", url="/admin/my-feed", category=calendar
+        ),
+        CalendarImportView(
+            name="Import calendar",
+            endpoint="calendar_import",
+            url="/admin/calendar-import",
+            category=calendar,
+        ),
+    )
+    from admin.feeds_http import register as register_feeds
+
+    register_feeds(admin)
