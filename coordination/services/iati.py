@@ -913,7 +913,8 @@ class _Importer:
                 )
         values: dict[str, Any] = {
             "title": activity.title[:300],
-            "description": activity.description,
+            # The export repeats the title when there is no description (IATI needs one).
+            "description": None if activity.description == activity.title else activity.description,
             "status": self.status(activity, where),
             "start_date": start,
             "end_date": end,
@@ -1389,7 +1390,7 @@ class _Importer:
         places += [c.code for c in countries if c.code not in covered]
         values: dict[str, Any] = {
             "title": activity.title[:300],
-            "description": activity.description,
+            "description": None if activity.description == activity.title else activity.description,
             "intervention_type": kind,
             "lead_organisation": lead,
             "start_date": start,
