@@ -7,6 +7,7 @@ from flask_admin import Admin
 from admin.extensions import db
 from admin.views.accounts import UserView
 from admin.views.audit import AuditView
+from admin.views.iati import IatiView
 from admin.views.interventions import InterventionView, ProjectView
 from admin.views.meetings import MeetingView
 from admin.views.reference import AreaView, CountryView, TargetGroupView, ThemeView
@@ -60,3 +61,4 @@ def register_views(admin: Admin) -> None:
         UserView(User, db, name="Users", category=system),
         AuditView(AuditEntry, db, name="Audit trail", category=system, endpoint="audit"),
     )
+    admin.add_view(IatiView(name="IATI", category=work, endpoint="iati"))

@@ -70,6 +70,7 @@ from coordination.services.results import (
 )
 from coordination.services.stakeholders import create_organisation
 from coordination.text import fold
+from coordination.validation import check_date_range
 from coordination.vocab import (
     ActivityStatus,
     IndicatorMeasure,
@@ -1180,6 +1181,14 @@ class _Importer:
                 self.count("period", True, True)
             else:
                 before = _period_state(period)
+                check_date_range(spec.start, spec.end)
+                for other in indicator.periods:
+                    if (
+                        other is not period
+                        and other.start_date <= spec.end
+                        and spec.start <= other.end_date
+                    ):
+                        raise ValidationError({"end_date": f"overlaps the period {other}"})
                 _check_target(indicator, total, "target")
                 rows = _category_targets(indicator, total, targets)
                 wanted = (
