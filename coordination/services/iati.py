@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import mimetypes
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -273,9 +272,34 @@ def _logframe(results: Sequence[Result]) -> list[Result]:
     return out
 
 
+_FORMATS = {
+    "pdf": "application/pdf",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "csv": "text/csv",
+    "txt": "text/plain",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "zip": "application/zip",
+}
+
+
 def _mime(url: str) -> str:
-    guessed, _ = mimetypes.guess_type(url.split("?", 1)[0])
-    return guessed or "text/html"
+    """The IATI FileFormat of a link, from its extension; web pages by default.
+
+    A fixed table rather than :mod:`mimetypes`, whose answers depend on the machine.
+
+    >>> _mime("https://example.org/report.PDF?x=1"), _mime("https://example.org/page")
+    ('application/pdf', 'text/html')
+    """
+    path = url.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+    extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return _FORMATS.get(extension, "text/html")
 
 
 def _percentage(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
@@ -1064,7 +1088,10 @@ class _Importer:
             else:
                 created = False
                 before = _indicator_state(indicator)
-                if indicator.measure != measure:
+                if indicator.measure != measure and not (
+                    indicator.measure == IndicatorMeasure.CURRENCY
+                    and measure == IndicatorMeasure.UNIT
+                ):
                     self.skip(
                         spec.line,
                         here,
@@ -1288,18 +1315,29 @@ class _Importer:
             links = _links([d.url for d in total.documents])
         except ValidationError as error:
             raise self.fail(line, where + " actual", error) from None
-        wanted = (
-            fields["value"],
-            fields["numerator"],
-            fields["denominator"],
-            narrative,
-            comment,
-            links,
-            sorted((v.category.id, v.value, v.numerator, v.denominator) for v in values),
-        )
+        names = {c.id: (d.name, c.name) for d in indicator.dimensions for c in d.categories}
+        # Compare in the form the export writes: a percentage of 27/102 and one of
+        # 26.4706/100 are the same actual, and must not become a new update.
+        wanted = _published_actual(indicator, fields, narrative, comment, links, values, names)
         approved = [u for u in period.updates if u.status == UpdateStatus.APPROVED]
         latest = max(approved, key=lambda u: u.id or 0) if approved else None
-        if latest is not None and _update_state(latest) == wanted:
+        if (
+            latest is not None
+            and _published_actual(
+                indicator,
+                {
+                    "value": latest.value,
+                    "numerator": latest.numerator,
+                    "denominator": latest.denominator,
+                },
+                latest.narrative,
+                latest.comment,
+                list(latest.evidence_links or []),
+                latest.values,
+                names,
+            )
+            == wanted
+        ):
             self.count("actual", False, False)
             return
         if period.locked:
@@ -1500,16 +1538,33 @@ def _period_state(period: IndicatorPeriod) -> tuple[Any, ...]:
     )
 
 
-def _update_state(update: IndicatorUpdate) -> tuple[Any, ...]:
-    return (
-        update.value,
-        update.numerator,
-        update.denominator,
-        update.narrative,
-        update.comment,
-        list(update.evidence_links or []),
-        sorted((v.category_id, v.value, v.numerator, v.denominator) for v in update.values),
+def _published_actual(
+    indicator: Indicator,
+    fields: dict[str, Any],
+    narrative: str | None,
+    comment: str | None,
+    links: list[str],
+    values: Sequence[Any],
+    names: dict[int, tuple[str, str]],
+) -> tuple[Any, ...]:
+    """An actual as the IATI export shows it (value, comment, links, category values)."""
+
+    def shown(row: Any) -> str | None:
+        if indicator.measure == IndicatorMeasure.PERCENTAGE:
+            return x.format_number(_percentage(row["numerator"], row["denominator"]))
+        if indicator.measure == IndicatorMeasure.QUALITATIVE:
+            return None
+        return x.format_number(row["value"])
+
+    qualitative = indicator.measure == IndicatorMeasure.QUALITATIVE
+    categories = sorted(
+        (
+            names.get(v.category_id if v.category_id is not None else v.category.id, ("", "")),
+            shown({"value": v.value, "numerator": v.numerator, "denominator": v.denominator}),
+        )
+        for v in values
     )
+    return (shown(fields), narrative if qualitative else comment, links, categories)
 
 
 def import_iati(
