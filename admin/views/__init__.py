@@ -9,6 +9,7 @@ from admin.views.accounts import UserView
 from admin.views.audit import AuditView
 from admin.views.calendar import ActionItemsView, CalendarImportView, CalendarView, FeedView
 from admin.views.coordination import coordination_views
+from admin.views.iati import IatiView
 from admin.views.interventions import InterventionView, ProjectView
 from admin.views.logframe import LogframeView
 from admin.views.meetings import MeetingView
@@ -91,3 +92,4 @@ def register_views(admin: Admin) -> None:
     from admin.feeds_http import register as register_feeds
 
     register_feeds(admin)
+    admin.add_view(IatiView(name="IATI", category=work, endpoint="iati"))
