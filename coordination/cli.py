@@ -12,6 +12,7 @@ from coordination.commands import analysis as analysis_commands
 from coordination.commands import calendar as calendar_commands
 from coordination.commands import maintenance
 from coordination.commands import results as results_commands
+from coordination.commands import threew as threew_commands
 from coordination.commands.database import init, load_fixtures_command
 from coordination.commands.users import users
 
@@ -24,6 +25,7 @@ COMMANDS: list[click.Command] = [
     *results_commands.COMMANDS,
     *analysis_commands.COMMANDS,
     *calendar_commands.COMMANDS,
+    *threew_commands.COMMANDS,
     *maintenance.COMMANDS,
 ]
 
