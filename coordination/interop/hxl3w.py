@@ -241,12 +241,9 @@ def _looks_like_bomless_utf16(data: bytes) -> bool:
 
 def _csv_rows(data: bytes) -> tuple[list[list[str]], str]:
     text, encoding = decode_text(data)
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    delimiter = _delimiter(text)
     rows: list[list[str]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     try:
         for row in reader:
             _check_row(row, reader.line_num, len(rows))
@@ -254,6 +251,26 @@ def _csv_rows(data: bytes) -> tuple[list[list[str]], str]:
     except csv.Error as error:
         raise ThreeWFileError(f"line {reader.line_num}: not valid CSV ({error})") from None
     return rows, encoding
+
+
+def _delimiter(text: str) -> str:
+    """Comma, semicolon (European Excel) or tab: whichever splits out the most hashtags.
+
+    csv.Sniffer guesses from character counts and is fooled by quoted text with
+    semicolons in it; the hashtag row tells us the truth.
+    """
+    best, best_score = ",", 0
+    for delimiter in (",", ";", "\t"):
+        reader = csv.reader(io.StringIO(text[:65536], newline=""), csv.excel, delimiter=delimiter)
+        score = 0
+        try:
+            for _n, row in zip(range(TAG_ROW_SEARCH), reader, strict=False):
+                score = max(score, sum(1 for cell in row if cell.strip().startswith("#")))
+        except csv.Error:
+            continue
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
 
 
 def _check_row(row: Sequence[Any], line: int, count: int) -> None:
