@@ -48,6 +48,7 @@ __all__ = [
     "MAX_ROWS",
     "Record",
     "SEPARATOR",
+    "TEMPLATE_ROWS",
     "ThreeWFile",
     "ThreeWFileError",
     "decode_text",
@@ -141,6 +142,42 @@ class ThreeWFile:
 
     def has(self, name: str) -> bool:
         return name in self.columns
+
+
+#: the two example rows of the template that ships in docs/ and the admin
+TEMPLATE_ROWS: tuple[dict[str, Any], ...] = (
+    {
+        "code": "BD-01",
+        "title": "Women's leadership and anti-harassment training for women workers",
+        "type": "training",
+        "description": "Five-day course for elected women worker representatives",
+        "lead": "BGMEA",
+        "partners": ["AWAJ", "CARE-BD"],
+        "funders": ["Sida"],
+        "themes": ["Gender equality"],
+        "target_groups": ["Women workers", "Factory managers"],
+        "country_code": ["BD", "BD"],
+        "country_name": ["Bangladesh", "Bangladesh"],
+        "adm1_code": ["BD-C", "BD-B"],
+        "adm1_name": ["Dhaka", "Chattogram"],
+        "start": date(2025, 3, 1),
+        "end": date(2025, 5, 31),
+        "status": "implementation",
+    },
+    {
+        "code": "",
+        "title": "Social dialogue platform for the garment sector",
+        "type": "social_dialogue",
+        "lead": "ILO",
+        "funders": ["Sida"],
+        "themes": ["Social dialogue and industrial relations"],
+        "target_groups": ["Employers' organisations", "Workers' organisations"],
+        "country_code": ["KH"],
+        "country_name": ["Cambodia"],
+        "start": date(2024, 1, 1),
+        "status": "implementation",
+    },
+)
 
 
 # --------------------------------------------------------------------------- cells
