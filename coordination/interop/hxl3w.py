@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import hxl.input
 import hxl.model
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -77,7 +76,7 @@ class ThreeWFileError(ValidationError):
     """The file as a whole cannot be read (type, size, encoding, no hashtags, columns)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__({"file": message})
+        super().__init__({"": message})
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,7 @@ class ThreeWFile:
 #: the two example rows of the template that ships in docs/ and the admin
 TEMPLATE_ROWS: tuple[dict[str, Any], ...] = (
     {
-        "code": "BD-01",
+        "code": "EXAMPLE-01",
         "title": "Women's leadership and anti-harassment training for women workers",
         "type": "training",
         "description": "Five-day course for elected women worker representatives",
@@ -378,6 +377,24 @@ def _split_aligned(value: str) -> list[str]:
 ALIGNED = frozenset({"country_code", "country_name", "adm1_code", "adm1_name"})
 
 
+def _find_tag_row(rows: list[list[str]]) -> tuple[int, list[hxl.model.Column]]:
+    """The index of the hashtag row and its columns, as libhxl's reader finds them.
+
+    Each of the first rows is offered to libhxl's own row parser
+    (:meth:`hxl.model.Column.parse_list`), with the row above as its headers.
+    """
+    previous: list[str] = []
+    for index, row in enumerate(rows[:TAG_ROW_SEARCH]):
+        columns = hxl.model.Column.parse_list(row, previous)
+        if columns is not None:
+            return index, columns
+        previous = row
+    raise ThreeWFileError(
+        f"no row of HXL hashtags (#org+impl, #sector...) in the first {TAG_ROW_SEARCH} rows; "
+        "see the 3W template"
+    )
+
+
 def read_3w(data: bytes, filename: str | None = None) -> ThreeWFile:
     """Parse a 3W file into records; file-level problems raise :class:`ThreeWFileError`.
 
@@ -397,15 +414,7 @@ def read_3w(data: bytes, filename: str | None = None) -> ThreeWFile:
     else:
         raw_rows, encoding = _csv_rows(data)
 
-    reader = hxl.input.HXLReader(hxl.input.ArrayInput(raw_rows))
-    try:
-        columns = reader.columns
-    except hxl.input.HXLTagsNotFoundException:
-        raise ThreeWFileError(
-            f"no row of HXL hashtags (#org+impl, #sector...) in the first {TAG_ROW_SEARCH} rows; "
-            "see the 3W template"
-        ) from None
-
+    tag_row, columns = _find_tag_row(raw_rows)
     positions: dict[str, list[int]] = {}
     labels: dict[str, str] = {}
     ignored = []
@@ -428,27 +437,33 @@ def read_3w(data: bytes, filename: str | None = None) -> ThreeWFile:
         raise ThreeWFileError(f"required column(s) missing: {', '.join(missing)}")
 
     result = ThreeWFile(kind, encoding, labels, ignored_columns=ignored)
-    for row in reader:
-        values = row.values
-        if all(not str(v).strip() for v in values):
+    plan = [
+        (
+            name,
+            indexes,
+            FIELDS_BY_NAME[name].multiple,
+            _split_aligned if name in ALIGNED else _split,
+        )
+        for name, indexes in positions.items()
+    ]
+    for number, values in enumerate(raw_rows[tag_row + 1 :], start=tag_row + 2):
+        if not any(v.strip() for v in values):
             continue
+        width = len(values)
         record: dict[str, Any] = {}
-        for name, indexes in positions.items():
-            cells = [
-                unescape_cell(str(values[i]).strip()) if i < len(values) else "" for i in indexes
-            ]
-            if FIELDS_BY_NAME[name].multiple:
-                split = _split_aligned if name in ALIGNED else _split
-                record[name] = [part for cell in cells for part in split(cell)]
-            else:
-                record[name] = cells[0]
+        for name, indexes, multiple, split in plan:
+            cells = [unescape_cell(values[i].strip()) if i < width else "" for i in indexes]
             for cell in cells:
                 if len(cell) > MAX_CELL_CHARS:
                     raise ThreeWFileError(
-                        f"row {row.source_row_number + 1}: a cell holds {len(cell):,} characters; "
+                        f"row {number}: a cell holds {len(cell):,} characters; "
                         f"the limit is {MAX_CELL_CHARS:,}"
                     )
-        result.records.append(Record(row.source_row_number + 1, record))
+            if multiple:
+                record[name] = [part for cell in cells for part in split(cell)]
+            else:
+                record[name] = cells[0]
+        result.records.append(Record(number, record))
     if len(result.records) > MAX_ROWS:
         raise ThreeWFileError(
             f"the file has {len(result.records):,} rows; the limit is {MAX_ROWS:,}"
@@ -459,22 +474,27 @@ def read_3w(data: bytes, filename: str | None = None) -> ThreeWFile:
 # --------------------------------------------------------------------------- writing
 
 
-def _text(value: Any) -> Any:
-    """A cell value: lists joined, dates kept (XLSX types them), text escaped."""
+def _text(value: Any, xml: bool) -> Any:
+    """A cell value: lists joined, dates kept (XLSX types them), text escaped.
+
+    For XLSX, control characters XML cannot hold are dropped first, so that the
+    escape sees the text as it will be stored.
+    """
     if value is None:
         return ""
     if isinstance(value, list | tuple):
         value = SEPARATOR.join(str(v) for v in value)
     if isinstance(value, date):
         return value
-    return escape_cell(str(value))
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value)) if xml else str(value)
+    return escape_cell(text)
 
 
-def _rows(rows: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
+def _rows(rows: Iterable[dict[str, Any]], xml: bool = False) -> Iterator[list[Any]]:
     yield [escape_cell(f.header) for f in FIELDS]
     yield [f.hashtag for f in FIELDS]
     for row in rows:
-        yield [_text(row.get(f.name)) for f in FIELDS]
+        yield [_text(row.get(f.name), xml) for f in FIELDS]
 
 
 def write_csv(rows: Iterable[dict[str, Any]]) -> bytes:
@@ -498,11 +518,8 @@ def write_xlsx(rows: Iterable[dict[str, Any]]) -> bytes:
     for index, f in enumerate(FIELDS, start=1):
         width = 40 if f.name in ("title", "description") else 18
         sheet.column_dimensions[get_column_letter(index)].width = width
-    for values in _rows(rows):
-        # XML 1.0 cannot hold most control characters; a workbook with them will not open.
-        sheet.append(
-            [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values]
-        )
+    for values in _rows(rows, xml=True):
+        sheet.append(values)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -406,3 +406,44 @@ def test_cli_import_reads_the_demo_like_xlsx_with_dates(db_url, tmp_path, sessio
     session.expire_all()
     row = session.scalars(select(Intervention)).one()
     assert row.start_date == date(2025, 3, 4) and row.places[0].country_code == "KH"
+
+
+def test_bulk_created_rows_are_audited_like_service_created_ones(session, orgs):
+    from coordination.services.interventions import create_intervention
+
+    create_intervention(
+        session,
+        code="SVC-1",
+        title="Same",
+        intervention_type="training",
+        lead_organisation="ILO",
+        start_date="2025-01-01",
+        end_date="2025-06-30",
+        themes=["gender-equality"],
+        target_groups=["smes"],
+        places=[("BD", "BD-C")],
+        partners=["BGMEA"],
+        funders=["Sida"],
+        description="Text",
+    )
+    session.commit()
+    data = (
+        csv_file(
+            "IMP-1,Same,training,ILO,BGMEA,Sida,gender-equality,SMEs,BD,BD-C,2025-01-01,2025-06-30,"
+        )
+        .replace(b"#status\n", b"#status,#description\n")
+        .replace(b",\n", b",,Text\n")
+    )
+    report = import_3w(session, data, "x.csv")
+    assert report.ok, report.lines()
+    session.commit()
+    entries = {
+        e.entity_label: e
+        for e in session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "Intervention"))
+    }
+    service, imported = entries["SVC-1"], entries["IMP-1"]
+    assert imported.action == "create" and imported.actor == "test"
+    ignore = {"id", "code"}
+    assert {k: v for k, v in imported.changes.items() if k not in ignore} == {
+        k: v for k, v in service.changes.items() if k not in ignore
+    }

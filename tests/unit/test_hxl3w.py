@@ -282,3 +282,15 @@ def test_fuzzed_csv_after_a_tag_row_gives_records_or_a_clear_error(rows):
         read_3w(out.getvalue().encode(), "x.csv")
     except ThreeWFileError:
         pass
+
+
+DOCS = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_the_template_in_docs_is_the_one_the_code_writes():
+    assert (DOCS / "3w-template.csv").read_bytes() == write_csv(hxl3w.TEMPLATE_ROWS)
+    from_csv = read_3w((DOCS / "3w-template.csv").read_bytes(), "3w-template.csv")
+    from_xlsx = read_3w((DOCS / "3w-template.xlsx").read_bytes(), "3w-template.xlsx")
+    assert [r.values for r in from_csv.records] == [r.values for r in from_xlsx.records]
+    assert len(from_csv.records) == len(hxl3w.TEMPLATE_ROWS)
+    assert set(from_csv.columns) == {f.name for f in FIELDS}
