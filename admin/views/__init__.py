@@ -16,6 +16,7 @@ from admin.views.meetings import MeetingView
 from admin.views.reference import AreaView, CountryView, TargetGroupView, ThemeView
 from admin.views.results import IndicatorPeriodView, IndicatorView, ResultView
 from admin.views.stakeholders import BodyView, OrganisationView, PartnershipView, PersonView
+from admin.views.threew import ThreeWView
 from admin.views.updates import UpdatesView
 from coordination.models import (
     Area,
@@ -55,6 +56,7 @@ def register_views(admin: Admin) -> None:
         ProjectView(Project, db, name="Projects", category=work),
         InterventionView(Intervention, db, name="Interventions", category=work),
         MeetingView(Meeting, db, name="Meetings", category=work),
+        ThreeWView(name="3W import / export", category=work, endpoint="threew", url="3w"),
         ResultView(Result, db, name="Results", category=results),
         IndicatorView(Indicator, db, name="Indicators", category=results),
         IndicatorPeriodView(IndicatorPeriod, db, name="Indicator periods", category=results),
