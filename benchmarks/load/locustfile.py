@@ -86,6 +86,9 @@ def _check(response: Any) -> None:
     if response.status_code >= 400:
         response.failure(f"HTTP {response.status_code}")
         return
+    if response.url and "/login" in response.url:
+        response.failure("sent to the login page: not logged in")
+        return
     for word in TROUBLE:
         if word in response.text:
             response.failure(f"page says {word!r}")
