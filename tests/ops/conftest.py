@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 POSTGRES_URL = os.environ.get("COORDINATION_TEST_POSTGRES_URL")
 
@@ -29,7 +30,8 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         pytest.skip("COORDINATION_TEST_POSTGRES_URL is not set")
     base = make_url(POSTGRES_URL)
     name = f"{base.database}_ops_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    # No pool: a test may restart the server, and a pooled connection would be dead.
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
