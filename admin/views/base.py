@@ -27,6 +27,7 @@ from admin.extensions import db
 from admin.forms import SecureForm, VersionField, attach_errors
 from admin.views.filters import VocabularyFilterConverter, guard_filters
 from coordination.errors import ValidationError
+from coordination.faults import describe_failure
 from coordination.validation import check_date_range
 from coordination.vocab import UserRole, Vocabulary
 
@@ -311,8 +312,8 @@ class CoordinationModelView(RoleRules, ModelView):
             check_date_range(model.start_date, model.end_date)
 
     def handle_view_exception(self, exc: Exception) -> bool:
-        if isinstance(exc, HTTPException):
-            raise exc
+        if isinstance(exc, HTTPException) or describe_failure(exc) is not None:
+            raise exc  # database down, read-only or full: the app's 503 page (admin/errors.py)
         if isinstance(exc, ValidationError):
             form = g.get("admin_form")
             unplaced = attach_errors(form, exc.errors) if form is not None else [str(exc)]
