@@ -561,7 +561,6 @@ class CalendarImportView(_CalendarBase):
         committed; any refusal rolls everything back."""
         session = db.session
         session.info["audit_reason"] = "calendar import (upload)"
-        _begin_for_real(session)
         try:
             report = import_calendar(session, data, host=calendar_host(), default_timezone=timezone)
         except ValidationError as refused:
@@ -572,16 +571,3 @@ class CalendarImportView(_CalendarBase):
         else:
             session.rollback()
         return report, None
-
-
-def _begin_for_real(session: Any) -> None:
-    """Open the database transaction now, so that rolling back undoes everything.
-
-    Python's sqlite3 opens a transaction only before a write. The import checks each
-    event inside a SAVEPOINT; issued outside a transaction, that SAVEPOINT becomes the
-    outermost one and releasing it commits, so a preview would be saved.
-    """
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.driver_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN")

@@ -20,6 +20,7 @@ from icalendar import vRecur
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from coordination.db import begin_writes
 from coordination.errors import NotFound, ValidationError
 from coordination.interop.ical import (
     Address,
@@ -971,6 +972,7 @@ def import_calendar(
     """
     check_timezone(default_timezone)
     parsed = parse_calendar(data, default_timezone=default_timezone)
+    begin_writes(session)  # each event's savepoint must nest in the caller's transaction
     report = ImportReport()
     for skipped in parsed.skipped:
         report.skipped.append((skipped.label, skipped.reason))
