@@ -68,6 +68,11 @@ def test_filtering_the_calendar_by_body(page_as):
     titles = page.locator(".fc-event").all_inner_texts()
     assert titles and all("Regional Gender" in title for title in titles), titles
     assert "body=" in page.url  # the filter is in the address, to share or reload
+    download = page.locator("#body-download")
+    assert download.is_visible()
+    href = download.get_attribute("href")
+    assert href.startswith("/admin/calendar/body/") and href.endswith(".ics")
+    assert page.request.get(href).headers["content-type"] == "text/calendar; charset=utf-8"
     page.reload()
     page.locator(".fc-event").first.wait_for()
     assert page.locator(".fc-event").count() == len(titles)

@@ -351,3 +351,11 @@ def test_last_modified_follows_the_latest_change(app, client, partner, data):
     assert parsedate_to_datetime(second.headers["Last-Modified"]) >= first
     earlier = (first - timedelta(days=1)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     assert client.get(url, headers={"If-Modified-Since": earlier}).status_code == 200
+
+
+def test_no_async_teardown_after_each_request(app):
+    # Flask would start an asgiref event loop after every request for it; the app opens
+    # no async sessions. The teardown that closes ordinary sessions stays.
+    names = [f.__name__ for f in app.teardown_appcontext_funcs]
+    assert "_close_async_sessions" not in names
+    assert "_close_sessions" in names

@@ -39,9 +39,16 @@
   var calendar = new FullCalendar.Calendar(element, options);
   calendar.render();
 
+  var bodyDownload = document.getElementById("body-download");
   form.addEventListener("change", function () {
     var params = new URLSearchParams(filters());
     history.replaceState(null, "", "?" + params.toString());
     calendar.refetchEvents();
+    if (bodyDownload) {
+      var body = params.get("body");
+      var template = bodyDownload.getAttribute("data-url-template");
+      bodyDownload.classList.toggle("d-none", !body);
+      bodyDownload.setAttribute("href", body ? template.replace(/\/0\.ics$/, "/" + body + ".ics") : "#");
+    }
   });
 })();
