@@ -9,8 +9,10 @@ Definitions (``docs/analysis.md`` explains them for coordinators):
   interventions overlap nothing.
 - An overlap is a **likely duplicate** when the two also share a target group and have
   the same intervention type.
-- **Clusters** are the connected groups of the overlap graph, each with the themes and
-  places that bind it.
+- **Clusters** are the connected groups of overlapping interventions per theme and
+  place (an area, or a country where the theme has nothing recorded at area level), so
+  one intervention can sit in several clusters; the same members found under several
+  themes or places make one cluster listing them all.
 
 The fast path never compares all pairs. Records are split into blocks by theme and
 country (and, for duplicates, by type and target group too); inside a block the
@@ -20,7 +22,7 @@ intersection: sorted by start, the records a record meets later form a contiguou
 (those starting before it ends), found by binary search; the pairs come out in
 O(n log n + pairs). Clusters need no pair at all: a record chains onto the run before
 it when it starts before the furthest end so far, so one cumulative maximum per group
-gives the connected components in O(n log n). Both run as numpy array operations.
+gives each group's connected components in O(n log n). Both run as numpy array operations.
 :func:`reference_pairs` and :func:`reference_clusters` are the brute-force definitions
 the tests compare against.
 """
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -723,36 +724,14 @@ class PairList(Sequence[OverlapPair]):
         return f"<PairList {len(self)} pairs, {self.duplicates} duplicates>"
 
 
-def _components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Connected components of the graph with edges (u, v): each node's smallest member.
-
-    Roots hook onto the smaller root across every edge, then paths are compressed, until
-    no edge joins two roots: a few rounds of array operations for interval chains.
-    """
-    parent = np.arange(n, dtype=np.int64)
-    while True:
-        root_u, root_v = parent[u], parent[v]
-        joined = root_u != root_v
-        if not joined.any():
-            return parent
-        root_u, root_v = root_u[joined], root_v[joined]
-        smaller = np.minimum(root_u, root_v)
-        np.minimum.at(parent, root_u, smaller)
-        np.minimum.at(parent, root_v, smaller)
-        while True:
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
-                break
-            parent = grand
-
-
 def _clusters(prepared: _Prepared) -> list[Cluster]:
-    """Connected components of the overlap graph, from sweeps that list no pair.
+    """Per theme and place, the connected groups of overlapping interventions.
 
     Per theme and country, the country-level entries join each area's group (or form
     their own group when the country has no area entries). In a group sorted by start,
     a record joins the run before it when it starts before the furthest end so far; one
-    cumulative maximum over all groups finds every run at once.
+    cumulative maximum over all groups finds every run at once, and each run of two or
+    more is a cluster. No pair is listed.
     """
     n = len(prepared.records)
     if n == 0:
@@ -799,12 +778,11 @@ def _clusters(prepared: _Prepared) -> list[Cluster]:
     )
     run_start = np.flatnonzero(begins)
     run_size = np.diff(np.append(run_start, len(rank)))
-    run_of = np.cumsum(begins) - 1
-    head = rank[run_start][run_of]
-    linked = (run_size[run_of] > 1) & (rank != head)
-    parent = _components(n, head[linked], rank[linked])
 
-    # what binds each cluster: the theme and place of every run of two or more
+    # Each run of two or more is one theme and one place's cluster: an area, or the
+    # country when no member is recorded at area level. The country-level records of a
+    # country with areas sit in every area's group, so the same run can appear in
+    # several groups: runs with the same members are one cluster.
     runs = np.flatnonzero(run_size > 1)
     run_precise = np.maximum.reduceat(precise, run_start)[runs] if len(rank) else precise
     first_rows = rows[run_start[runs]]
@@ -818,30 +796,27 @@ def _clusters(prepared: _Prepared) -> list[Cluster]:
         group_area[np.minimum(run_group, max(0, area_count - 1))] if area_count else -1,
         -1,
     )
-    themes: dict[int, set[str]] = defaultdict(set)
-    places: dict[int, set[Place]] = defaultdict(set)
-    for root, theme, country, area in zip(
-        parent[rank[run_start[runs]]].tolist(),
+    codes = [record.code for record in prepared.records]
+    ranks = rank.tolist()
+    found: dict[tuple[str, ...], tuple[set[str], set[Place]]] = {}
+    for start, size, theme, country, area in zip(
+        run_start[runs].tolist(),
+        run_size[runs].tolist(),
         e["theme"][first_rows].tolist(),
         e["country"][first_rows].tolist(),
         run_area.tolist(),
         strict=True,
     ):
-        themes[root].add(prepared.theme_names[theme])
-        places[root].add(Place(countries[country], area_of[area] if area >= 0 else None))
-
-    sizes = np.bincount(parent, minlength=n)
-    members = np.flatnonzero(sizes[parent] > 1)
-    groups: dict[int, list[str]] = defaultdict(list)
-    for index, root in zip(members.tolist(), parent[members].tolist(), strict=True):
-        groups[root].append(prepared.records[index].code)
+        # a record with both an area and its country can sit in a run twice
+        members = tuple(sorted({codes[r] for r in ranks[start : start + size]}))
+        if len(members) < 2:
+            continue
+        themes, places = found.setdefault(members, (set(), set()))
+        themes.add(prepared.theme_names[theme])
+        places.add(Place(countries[country], area_of[area] if area >= 0 else None))
     clusters = [
-        Cluster(
-            codes=tuple(sorted(codes)),
-            themes=tuple(sorted(themes[root])),
-            places=tuple(sorted(places[root])),
-        )
-        for root, codes in groups.items()
+        Cluster(codes=members, themes=tuple(sorted(themes)), places=tuple(sorted(places)))
+        for members, (themes, places) in found.items()
     ]
     clusters.sort(key=lambda c: (-len(c.codes), c.codes))
     return clusters
@@ -964,9 +939,32 @@ def reference_pairs(
 
 
 def reference_clusters(records: Sequence[InterventionRecord], today: date) -> list[tuple[str, ...]]:
-    """Connected components of the brute-force overlap graph (networkx), sorted."""
+    """Clusters by the definition, brute force (networkx), sorted.
+
+    Per theme and per place (each area of a country, with the country-level records of
+    that country; or the country alone where nothing of the theme is recorded at area
+    level there), the connected groups of the overlap graph; the same members found
+    under several themes or places are one cluster.
+    """
     import networkx as nx
 
-    graph = nx.Graph(list(reference_pairs(records, today)))
-    components = [tuple(sorted(c)) for c in nx.connected_components(graph)]
-    return sorted(components, key=lambda c: (-len(c), c))
+    records = [r for r in records if r.status != CANCELLED]  # they overlap nothing
+    found: set[tuple[str, ...]] = set()
+    for theme in {t for r in records for t in r.themes}:
+        with_theme = [r for r in records if theme in r.themes]
+        for country in {p.country for r in with_theme for p in r.places}:
+            national = [r for r in with_theme if Place(country) in r.places]
+            areas = {p.area for r in with_theme for p in r.places if p.country == country}
+            areas.discard(None)
+            groups = [
+                [r for r in with_theme if Place(country, area) in r.places or r in national]
+                for area in areas
+            ] or [national]
+            for members in groups:
+                graph = nx.Graph()
+                for i, a in enumerate(members):
+                    for b in members[i + 1 :]:
+                        if a.code != b.code and overlap(a, b, today):
+                            graph.add_edge(a.code, b.code)
+                found.update(tuple(sorted(c)) for c in nx.connected_components(graph))
+    return sorted(found, key=lambda c: (-len(c), c))
