@@ -479,8 +479,17 @@ class LogframeView(RoleRules, BaseView):
             "unit": indicator.unit or ("%" if data.measure == "percentage" else ""),
             "cumulative": data.aggregation == "cumulative",
         }
+        can_report = may_report_on(indicator.responsible_organisation_id)
+        # A draft is its reporters' work in progress: only they and managers see it.
         updates = sorted(
-            (u for p in indicator.periods for u in p.updates), key=lambda u: u.id, reverse=True
+            (
+                u
+                for p in indicator.periods
+                for u in p.updates
+                if can_report or u.status != UpdateStatus.DRAFT
+            ),
+            key=lambda u: u.id,
+            reverse=True,
         )
         category_names = {
             c.id: f"{d.name}: {c.name}" for d in indicator.dimensions for c in d.categories
@@ -496,7 +505,7 @@ class LogframeView(RoleRules, BaseView):
             updates=updates,
             category_names=category_names,
             audit=self._audit(indicator, updates),
-            can_report=may_report_on(indicator.responsible_organisation_id),
+            can_report=can_report,
             can_review=role in MANAGER_ROLES,
             period_actual=period_actual,
             **self._helpers(),

@@ -233,6 +233,32 @@ def test_donor_posts_are_refused(client_as, logframe, data):
     assert data.scalar(select(func.count()).select_from(IndicatorUpdate)) == 3
 
 
+@pytest.mark.parametrize("role", ["donor", "stranger"])
+def test_drafts_are_shown_only_to_their_reporters_and_managers(
+    client_as, app, logframe, data, role
+):
+    partner = user(data, "partner")
+    svc.report_update(data, logframe["second"], partner, value=7, narrative="DRAFT-SECRET-NOTE")
+    data.commit()
+    path = f"/admin/logframe/indicator/{logframe['trained'].id}"
+    assert "DRAFT-SECRET-NOTE" in client_as("partner").get(path).text
+    assert "DRAFT-SECRET-NOTE" in client_as("manager").get(path).text
+    if role == "stranger":  # a partner of another organisation
+        from coordination.services.accounts import create_user
+        from tests.web.conftest import PASSWORD, login
+
+        other = factories.create_organisation(data, acronym="OTHER")
+        create_user(data, "stranger@example.org", PASSWORD, UserRole.PARTNER, organisation=other)
+        data.commit()
+        client = app.test_client()
+        assert login(client, "stranger@example.org").status_code == 302
+    else:
+        client = client_as(role)
+    text = client.get(path).text
+    assert "DRAFT-SECRET-NOTE" not in text  # neither in the updates nor in the audit trail
+    assert 'data-update-status="approved"' in text
+
+
 # --- partners report -----------------------------------------------------------------------
 
 

@@ -22,7 +22,11 @@ GOOD_KEY = "k3Yq8vN2pR7sT1wX4zA6bC9dE0fG5hJ-"
 
 
 def _fill(rule):
-    return {name: ("csv" if name != "id" else 1) for name in rule.arguments}
+    def value(name):
+        converter = rule._converters.get(name)
+        return 1 if name == "id" or type(converter).__name__ == "IntegerConverter" else "csv"
+
+    return {name: value(name) for name in rule.arguments}
 
 
 # -- CSRF ----------------------------------------------------------------------------
