@@ -447,3 +447,42 @@ def test_bulk_created_rows_are_audited_like_service_created_ones(session, orgs):
     assert {k: v for k, v in imported.changes.items() if k not in ignore} == {
         k: v for k, v in service.changes.items() if k not in ignore
     }
+
+
+def test_export_runs_a_constant_number_of_queries(session, orgs, engine):
+    from sqlalchemy import event
+
+    def statements(n: int) -> int:
+        for _ in range(n):
+            intervention = factories.create_intervention(
+                session, lead_organisation=orgs["ILO"], places=[("BD", "BD-C"), ("KH", None)]
+            )
+            intervention.participations = [_participation(orgs["SIDA"], OrganisationRole.FUNDING)]
+        session.commit()
+        session.expunge_all()
+        seen: list[str] = []
+
+        def count_statement(*args):
+            seen.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count_statement)
+        try:
+            threew_rows(session)
+        finally:
+            event.remove(engine, "before_cursor_execute", count_statement)
+        return len(seen)
+
+    few = statements(3)
+    many = statements(30)
+    assert few == many, (few, many)
+
+
+def test_cli_refuses_an_oversize_file_before_reading_it(db_url, tmp_path, monkeypatch):
+    from coordination.commands import threew as threew_commands
+
+    monkeypatch.setattr(threew_commands, "MAX_FILE_BYTES", 100)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"#org+impl\n" + b"x" * 200)
+    result = run(["3w", "import", str(big), "--database", db_url])
+    assert result.exit_code == 1
+    assert "the limit is" in result.stderr
