@@ -10,6 +10,7 @@ import click
 
 from coordination.commands import analysis as analysis_commands
 from coordination.commands import calendar as calendar_commands
+from coordination.commands import iati as iati_commands
 from coordination.commands import maintenance
 from coordination.commands import results as results_commands
 from coordination.commands import threew as threew_commands
@@ -25,6 +26,7 @@ COMMANDS: list[click.Command] = [
     *results_commands.COMMANDS,
     *analysis_commands.COMMANDS,
     *calendar_commands.COMMANDS,
+    *iati_commands.COMMANDS,
     *threew_commands.COMMANDS,
     *maintenance.COMMANDS,
 ]

@@ -103,8 +103,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-    if mode != "memory":  # in-memory databases cannot use WAL
-        cursor.execute("PRAGMA journal_mode=WAL")
+    if mode not in ("memory", "wal"):  # in-memory databases cannot use WAL
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            pass  # a read-only file: reads still work, a write gets a clear error
     cursor.close()
 
 
