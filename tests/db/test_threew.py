@@ -486,3 +486,47 @@ def test_cli_refuses_an_oversize_file_before_reading_it(db_url, tmp_path, monkey
     result = run(["3w", "import", str(big), "--database", db_url])
     assert result.exit_code == 1
     assert "the limit is" in result.stderr
+
+
+words = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.tuples(words, words, words), min_size=1, max_size=3, unique_by=lambda t: t[0]),
+    st.sampled_from(["csv", "xlsx"]),
+)
+def test_any_text_round_trips_through_export_and_import(session, orgs, rows, fmt):
+    for code, title, description in rows:
+        factories.create_intervention(
+            session,
+            code=code,
+            title=title,
+            description=description,
+            lead_organisation=orgs["CDT"],
+        )
+    session.commit()
+    try:
+        before = threew_rows(session)
+        data = export_3w(session, fmt)
+        for row in session.scalars(select(Intervention)):
+            session.delete(row)
+        session.commit()
+        report = import_3w(session, data, f"x.{fmt}")
+        session.commit()
+        assert report.ok, report.lines()
+        assert threew_rows(session) == before
+    finally:
+        for row in session.scalars(select(Intervention)):
+            session.delete(row)
+        session.commit()
