@@ -63,8 +63,8 @@ __all__ = [
 # own Python's last-resort handler would print them on stderr in the middle of our output.
 logging.getLogger("hxl").addHandler(logging.NullHandler())
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # an XLSX is a zip: refuse zip bombs before opening
+MAX_FILE_BYTES = 64_000_000
+MAX_UNPACKED_BYTES = 512_000_000  # an XLSX is a zip: refuse zip bombs before opening
 MAX_ROWS = 200_000
 MAX_COLUMNS = 200
 MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell

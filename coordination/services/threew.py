@@ -31,7 +31,7 @@ from enum import Enum
 from typing import Any
 
 import pycountry
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from coordination.db import utcnow
@@ -657,12 +657,18 @@ def _insert(session: Session, plans: Sequence[_Planned]) -> None:
                 "updated_at": now,
             }
         )
-    returned = session.execute(
-        insert(Intervention).returning(
-            Intervention.id, Intervention.code, sort_by_parameter_order=True
-        ),
-        rows,
-    ).all()
+    # Plain multi-row INSERTs, then the ids by code: RETURNING with the rows kept in
+    # parameter order makes SQLite's driver fall back to one statement per row.
+    session.execute(insert(_table(Intervention)), rows)
+    ids: dict[str, int] = {}
+    for chunk in _chunks([plan.code for plan in plans]):
+        ids.update(
+            (code, intervention_id)
+            for intervention_id, code in session.execute(
+                select(Intervention.id, Intervention.code).where(Intervention.code.in_(chunk))
+            )
+        )
+    returned = [(ids[plan.code], plan.code) for plan in plans]
     themes, groups, places, participations, audit = [], [], [], [], []
     audited = session.info.get("audit") is not False
     for (intervention_id, code), plan, row in zip(returned, plans, rows, strict=True):
@@ -692,13 +698,19 @@ def _insert(session: Session, plans: Sequence[_Planned]) -> None:
     targets: list[tuple[Any, list[dict[str, Any]]]] = [
         (intervention_theme, themes),
         (intervention_target_group, groups),
-        (InterventionPlace, places),
-        (InterventionOrganisation, participations),
-        (AuditEntry, audit),
+        (_table(InterventionPlace), places),
+        (_table(InterventionOrganisation), participations),
+        (_table(AuditEntry), audit),
     ]
     for table, link_rows in targets:
         if link_rows:
             session.execute(insert(table), link_rows)
+
+
+def _table(model: Any) -> Table:
+    """The model's table, for Core INSERTs (no per-row ORM bookkeeping)."""
+    table: Table = model.__table__
+    return table
 
 
 def _audit_entry(

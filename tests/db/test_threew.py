@@ -447,3 +447,86 @@ def test_bulk_created_rows_are_audited_like_service_created_ones(session, orgs):
     assert {k: v for k, v in imported.changes.items() if k not in ignore} == {
         k: v for k, v in service.changes.items() if k not in ignore
     }
+
+
+def test_export_runs_a_constant_number_of_queries(session, orgs, engine):
+    from sqlalchemy import event
+
+    def statements(n: int) -> int:
+        for _ in range(n):
+            intervention = factories.create_intervention(
+                session, lead_organisation=orgs["ILO"], places=[("BD", "BD-C"), ("KH", None)]
+            )
+            intervention.participations = [_participation(orgs["SIDA"], OrganisationRole.FUNDING)]
+        session.commit()
+        session.expunge_all()
+        seen: list[str] = []
+
+        def count_statement(*args):
+            seen.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count_statement)
+        try:
+            threew_rows(session)
+        finally:
+            event.remove(engine, "before_cursor_execute", count_statement)
+        return len(seen)
+
+    few = statements(3)
+    many = statements(30)
+    assert few == many, (few, many)
+
+
+def test_cli_refuses_an_oversize_file_before_reading_it(db_url, tmp_path, monkeypatch):
+    from coordination.commands import threew as threew_commands
+
+    monkeypatch.setattr(threew_commands, "MAX_FILE_BYTES", 100)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"#org+impl\n" + b"x" * 200)
+    result = run(["3w", "import", str(big), "--database", db_url])
+    assert result.exit_code == 1
+    assert "the limit is" in result.stderr
+
+
+words = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.tuples(words, words, words), min_size=1, max_size=3, unique_by=lambda t: t[0]),
+    st.sampled_from(["csv", "xlsx"]),
+)
+def test_any_text_round_trips_through_export_and_import(session, orgs, rows, fmt):
+    for code, title, description in rows:
+        factories.create_intervention(
+            session,
+            code=code,
+            title=title,
+            description=description,
+            lead_organisation=orgs["CDT"],
+        )
+    session.commit()
+    try:
+        before = threew_rows(session)
+        data = export_3w(session, fmt)
+        for row in session.scalars(select(Intervention)):
+            session.delete(row)
+        session.commit()
+        report = import_3w(session, data, f"x.{fmt}")
+        session.commit()
+        assert report.ok, report.lines()
+        assert threew_rows(session) == before
+    finally:
+        for row in session.scalars(select(Intervention)):
+            session.delete(row)
+        session.commit()
