@@ -67,7 +67,6 @@ from coordination.services.results import (
     _links,
     _update_values,
     create_indicator,
-    create_period,
     create_result,
 )
 from coordination.services.stakeholders import create_organisation
@@ -1369,15 +1368,7 @@ class _Importer:
         period = next((p for p in indicator.periods if p.start_date == spec.start), None)
         try:
             if period is None:
-                period = create_period(
-                    self.session,
-                    indicator,
-                    start_date=spec.start,
-                    end_date=spec.end,
-                    target=total,
-                    targets=targets,
-                    comment=comment,
-                )
+                period = self.new_period(project, indicator, spec, total, targets, comment)
                 self.count("period", True, True)
             else:
                 before = _period_state(period)
@@ -1425,6 +1416,43 @@ class _Importer:
             raise self.fail(spec.line, here, error) from None
         if spec.actuals:
             self.actual(indicator, period, spec, here, known)
+
+    def new_period(
+        self,
+        project: Project,
+        indicator: Indicator,
+        spec: x.Period,
+        total: Decimal | None,
+        targets: dict[str, dict[str, Decimal | None]],
+        comment: str | None,
+    ) -> IndicatorPeriod:
+        """:func:`~coordination.services.results.create_period`'s rules, without its flush.
+
+        A file brings thousands of periods; one flush per period (with the audit
+        collection that goes with it) would dominate the import. They are flushed
+        with their indicator's next query or at the end.
+        """
+        start, end = spec.start, spec.end
+        assert start is not None and end is not None
+        check_date_range(start, end)
+        if project.start_date and start < project.start_date:
+            raise ValidationError(
+                {"start_date": f"starts on {start}, before the project ({project.start_date})"}
+            )
+        if project.end_date and end > project.end_date:
+            raise ValidationError(
+                {"end_date": f"ends on {end}, after the project ({project.end_date})"}
+            )
+        for other in indicator.periods:
+            if other.start_date <= end and start <= other.end_date:
+                raise ValidationError({"start_date": f"overlaps the period {other}"})
+        _check_target(indicator, total, "target")
+        rows = _category_targets(indicator, total, targets)
+        period = IndicatorPeriod(
+            start_date=start, end_date=end, target_value=total, comment=comment, targets=rows
+        )
+        indicator.periods.append(period)
+        return period
 
     def actual(
         self,
@@ -1627,6 +1655,12 @@ class _Importer:
         existing = self.session.scalars(
             select(Intervention).where(Intervention.code == code)
         ).first()
+        if existing is not None and existing.project_id not in (None, project.id):
+            raise self.fail(
+                activity.line,
+                where,
+                f"intervention {code} belongs to another project (#{existing.project_id})",
+            )
         try:
             if existing is None:
                 create_intervention(self.session, code=code, **values)
