@@ -28,7 +28,11 @@ def _serve(config: dict[str, Any], host: str, port: int, threads: int) -> None:
 
     from admin import create_app
 
-    serve(create_app(config), host=host, port=port, threads=threads)
+    try:
+        app = create_app(config)
+    except RuntimeError as error:  # a missing or weak secret key: say so, do not start
+        raise click.ClickException(str(error)) from None
+    serve(app, host=host, port=port, threads=threads)
 
 
 @click.command()
@@ -40,7 +44,7 @@ def _serve(config: dict[str, Any], host: str, port: int, threads: int) -> None:
 def serve(database: str | None, host: str, port: int, threads: int) -> None:
     """Serve the web interface with waitress.
 
-    Set SECRET_KEY (FLASK_SECRET_KEY) in the environment for anything but a demo.
+    Needs COORDINATION_SECRET_KEY in the environment: a long random value.
     """
     url = database_url(database)
     open_engine(url).dispose()  # a clear error now beats a failing first request

@@ -13,6 +13,7 @@ from coordination.commands import calendar as calendar_commands
 from coordination.commands import iati as iati_commands
 from coordination.commands import maintenance
 from coordination.commands import results as results_commands
+from coordination.commands import threew as threew_commands
 from coordination.commands.database import init, load_fixtures_command
 from coordination.commands.users import users
 
@@ -26,6 +27,7 @@ COMMANDS: list[click.Command] = [
     *analysis_commands.COMMANDS,
     *calendar_commands.COMMANDS,
     *iati_commands.COMMANDS,
+    *threew_commands.COMMANDS,
     *maintenance.COMMANDS,
 ]
 
