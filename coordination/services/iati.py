@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from coordination.db import utcnow
+from coordination.db import begin_writes, utcnow
 from coordination.errors import ValidationError
 from coordination.interop import iati as x
 from coordination.models import (
@@ -1794,7 +1794,7 @@ def import_iati(
     parsed = x.parse_activities(data, max_bytes=max_bytes)
     report = ImportReport(dry_run=dry_run, skipped=list(parsed.problems))
     pending = copy.deepcopy(session.info.get("_audit_pending"))
-    _ensure_transaction(session)
+    begin_writes(session)  # one SQLite transaction around the savepoint
     savepoint = session.begin_nested()
     try:
         importer = _Importer(
@@ -1863,20 +1863,6 @@ def import_iati(
     else:
         savepoint.commit()
     return report
-
-
-def _ensure_transaction(session: Session) -> None:
-    """Open the database transaction before the savepoint.
-
-    Python's sqlite3 module begins a transaction only before a write; a SAVEPOINT
-    issued first would start one of its own, and releasing it would commit the
-    import even when the caller means to roll back (a preview, a failed request).
-    """
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if raw is not None and not raw.in_transaction:  # type: ignore[attr-defined]
-            connection.exec_driver_sql("BEGIN")
 
 
 def _restore_audit(session: Session, pending: Any) -> None:
