@@ -135,7 +135,7 @@ def import_command(
     data = file.read_bytes()
     engine = open_engine(database)
     with transaction(engine, actor="cli:iati-import") as session:
-        activities = data.count(b"<iati-activity")
+        activities = data.count(b"<iati-activity ") + data.count(b"<iati-activity>")
         with _bar(activities, "importing") as progress:
             report = import_iati(session, data, dry_run=dry_run, max_bytes=limit, progress=progress)
     for line in report.lines()[1:]:

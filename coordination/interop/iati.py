@@ -235,11 +235,26 @@ def _decimal(text: str | None) -> Decimal | None:
 
 
 def _sub(parent: etree._Element, tag: str, **attributes: str | None) -> etree._Element:
-    element = etree.SubElement(parent, tag)
-    for key, value in attributes.items():
-        if value is not None:
-            element.set(key.replace("_", "-"), value)
-    return element
+    """A child element; keyword ``iso_date`` becomes attribute ``iso-date``, None is left out."""
+    return etree.SubElement(
+        parent,
+        tag,
+        {_ATTRIBUTE.get(k, k): v for k, v in attributes.items() if v is not None},
+    )
+
+
+_ATTRIBUTE = {
+    name.replace("-", "_"): name
+    for name in (
+        "iso-date",
+        "vocabulary-uri",
+        "indicator-uri",
+        "value-date",
+        "default-currency",
+        "last-updated-datetime",
+        "aggregation-status",
+    )
+}
 
 
 def _narrative(

@@ -394,3 +394,27 @@ def test_generated_logframes_export_valid_and_round_trip(session, plan, with_int
     assert x.compare(first, second, ignore=IGNORE) == []
     session.rollback()
     assert _count(session, Intervention) == 0
+
+
+def test_an_intervention_of_another_project_is_not_moved(session):
+    project = _small_project(session)
+    other = factories.create_project(session, code="P2", title="Other")
+    lead = factories.create_organisation(session, acronym="LEAD", name="Lead org")
+    factories.create_intervention(session, code="X1", project_id=other.id, lead_organisation=lead)
+    parent = x.parse_activities(export_iati(session, project_codes=["P1"])).activities[0]
+    child = x.Activity(
+        identifier="XM-DAC-41302-P1-X1",
+        hierarchy=2,
+        reporting_org=parent.reporting_org,
+        title="Moved?",
+        participating=[x.Org(name="Lead org", role="4")],
+        dates=[("1", date(2025, 1, 1))],
+        related=[("1", "XM-DAC-41302-P1")],
+    )
+    report = import_iati(session, x.render_activities([parent, child]))
+    assert [e.message for e in report.errors] == [
+        f"intervention X1 belongs to another project (#{other.id})"
+    ]
+    session.expire_all()
+    moved = session.scalars(select(Intervention).where(Intervention.code == "X1")).one()
+    assert moved.project_id == other.id and project.iati_identifier is None

@@ -159,3 +159,40 @@ def test_bad_uploads_are_refused_with_a_message(client_as, project, data, conten
     page = manager.get(response.headers["Location"])
     assert message in page.text
     assert _count(data, Project) == 1
+
+
+def test_page_and_download_queries_do_not_grow_with_projects(app, client_as, data, project):
+    from sqlalchemy import event
+
+    from admin.extensions import db
+
+    client = client_as(UserRole.DONOR)
+
+    def statements(path: str) -> int:
+        seen: list[str] = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    before = (statements("/admin/iati/"), statements("/admin/iati/download"))
+    ilo = data.scalars(select(ProjectOrganisation.organisation_id)).first()
+    for n in range(2, 12):
+        extra = factories.create_project(data, code=f"P{n}", title=f"Project {n}")
+        extra.participations = [
+            ProjectOrganisation(organisation_id=ilo, role=OrganisationRole.ACCOUNTABLE)
+        ]
+        result = create_result(data, extra, code="O1", title="Outcome", level="outcome")
+        indicator = create_indicator(data, result, code="I1", title="Count")
+        create_period(
+            data, indicator, start_date=date(2024, 1, 1), end_date=date(2024, 12, 31), target=1
+        )
+    data.commit()
+    page = client.get("/admin/iati/")
+    assert page.text.count("with interventions") == 11
+    assert (statements("/admin/iati/"), statements("/admin/iati/download")) == before
