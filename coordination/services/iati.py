@@ -66,6 +66,7 @@ from coordination.services.results import (
     _dimension,
     _links,
     _update_values,
+    check_period_dates,
     create_indicator,
     create_result,
 )
@@ -1434,18 +1435,7 @@ class _Importer:
         """
         start, end = spec.start, spec.end
         assert start is not None and end is not None
-        check_date_range(start, end)
-        if project.start_date and start < project.start_date:
-            raise ValidationError(
-                {"start_date": f"starts on {start}, before the project ({project.start_date})"}
-            )
-        if project.end_date and end > project.end_date:
-            raise ValidationError(
-                {"end_date": f"ends on {end}, after the project ({project.end_date})"}
-            )
-        for other in indicator.periods:
-            if other.start_date <= end and start <= other.end_date:
-                raise ValidationError({"start_date": f"overlaps the period {other}"})
+        check_period_dates(project, indicator, start, end)
         _check_target(indicator, total, "target")
         rows = _category_targets(indicator, total, targets)
         period = IndicatorPeriod(

@@ -316,6 +316,22 @@ def add_dimension(
     return dimension
 
 
+def check_period_dates(project: Project, indicator: Indicator, start: date, end: date) -> None:
+    """A period lies inside its project and overlaps none of the indicator's others."""
+    check_date_range(start, end)
+    if project.start_date and start < project.start_date:
+        raise ValidationError(
+            {"start_date": f"starts on {start}, before the project ({project.start_date})"}
+        )
+    if project.end_date and end > project.end_date:
+        raise ValidationError(
+            {"end_date": f"ends on {end}, after the project ({project.end_date})"}
+        )
+    for other in indicator.periods:
+        if other.start_date <= end and start <= other.end_date:
+            raise ValidationError({"start_date": f"overlaps the period {other}"})
+
+
 def create_period(
     session: Session,
     indicator: Indicator,
@@ -327,19 +343,7 @@ def create_period(
     comment: str | None = None,
 ) -> IndicatorPeriod:
     """A reporting period inside the project, not overlapping the indicator's others."""
-    check_date_range(start_date, end_date)
-    project = indicator.result.project
-    if project.start_date and start_date < project.start_date:
-        raise ValidationError(
-            {"start_date": f"starts on {start_date}, before the project ({project.start_date})"}
-        )
-    if project.end_date and end_date > project.end_date:
-        raise ValidationError(
-            {"end_date": f"ends on {end_date}, after the project ({project.end_date})"}
-        )
-    for other in indicator.periods:
-        if other.start_date <= end_date and start_date <= other.end_date:
-            raise ValidationError({"start_date": f"overlaps the period {other}"})
+    check_period_dates(indicator.result.project, indicator, start_date, end_date)
     total = _decimal(target, "target")
     _check_target(indicator, total, "target")
     # Build every part before attaching anything: a failed check leaves no half-made row.
