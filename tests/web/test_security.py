@@ -308,6 +308,7 @@ def test_serve_refuses_to_start_without_a_strong_key(db_url, monkeypatch, key):
     assert result.exit_code != 0
     assert "COORDINATION_SECRET_KEY" in result.output
     assert "Traceback" not in result.output
+    assert "Serving on" not in result.output  # nothing claims to serve
     assert served == []
 
 
