@@ -49,6 +49,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from admin import auth
 
     app.register_blueprint(auth.blueprint)
+    from admin.errors import register_error_handlers
+
+    register_error_handlers(app)
     app.before_request(auth.record_actor)
 
     admin = Admin(

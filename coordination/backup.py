@@ -8,6 +8,7 @@ PostgreSQL database; we only call them with the right arguments.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -59,6 +60,7 @@ def restore_database(engine: Engine, source: Path) -> None:
         engine.dispose()  # no pooled connection may hold the old file open
         _sqlite_backup(source, _sqlite_path(engine))
     elif backend == "postgresql":
+        _check_postgres_backup(source)
         engine.dispose()
         _run_pg_tool(
             "pg_restore",
@@ -112,6 +114,29 @@ def _check_sqlite_backup(source: Path) -> None:
         raise CoordinationError(f"{source} is damaged: {integrity}")
     if "alembic_version" not in tables:
         raise CoordinationError(f"{source} is not a coordination database backup")
+
+
+def _check_postgres_backup(source: Path) -> None:
+    """Refuse a file pg_restore cannot read, or one without our schema in it.
+
+    pg_restore reads a damaged table of contents (say, a negative entry count) as an
+    empty archive and "restores" nothing with exit status 0: list the archive first.
+    """
+    if shutil.which("pg_restore") is None:
+        raise CoordinationError(POSTGRES_GUIDANCE)
+    listing = subprocess.run(
+        ["pg_restore", "--list", str(source)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
+    if listing.returncode != 0:
+        message = listing.stderr.strip().splitlines()
+        reason = message[-1] if message else f"exit status {listing.returncode}"
+        raise CoordinationError(f"{source} is not a readable pg_dump backup: {reason}")
+    if not re.search(r"^\d+; .* TABLE DATA \S+ alembic_version ", listing.stdout, re.M):
+        raise CoordinationError(f"{source} is damaged or not a coordination database backup")
 
 
 def _libpq_url(engine: Engine) -> str:

@@ -103,8 +103,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-    if mode != "memory":  # in-memory databases cannot use WAL
-        cursor.execute("PRAGMA journal_mode=WAL")
+    if mode not in ("memory", "wal"):  # in-memory databases cannot use WAL
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            pass  # a read-only file: reads still work, a write gets a clear error
     cursor.close()
 
 
@@ -123,6 +126,25 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return create_engine(url, **(engine_options(url) | kwargs))
+
+
+def begin_writes(session: Session) -> None:
+    """Open the session's database transaction now, ready to write.
+
+    Call it before a unit of work that uses savepoints (``session.begin_nested()``) and
+    must be all or nothing, such as an import. Python's sqlite3 module begins a
+    transaction only before its first INSERT, UPDATE or DELETE; a SAVEPOINT issued
+    before that starts a transaction of its own, and releasing it commits, so a later
+    rollback would undo only part of the work. On SQLite this issues ``BEGIN
+    IMMEDIATE`` (taking the write lock up front, waiting as long as the busy timeout
+    allows), so every savepoint nests inside one transaction; PostgreSQL needs nothing.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:  # type: ignore[attr-defined]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

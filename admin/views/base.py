@@ -25,7 +25,9 @@ from admin.auth import RoleRules, current_organisation_id, current_role
 from admin.conflicts import VERSION_SEPARATOR, EditConflict, conflict_message, split_row_key
 from admin.extensions import db
 from admin.forms import SecureForm, VersionField, attach_errors
+from admin.views.filters import VocabularyFilterConverter, guard_filters
 from coordination.errors import ValidationError
+from coordination.faults import describe_failure
 from coordination.validation import check_date_range
 from coordination.vocab import UserRole, Vocabulary
 
@@ -133,6 +135,7 @@ class CoordinationModelView(RoleRules, ModelView):
 
     form_base_class = SecureForm
     model_form_converter = VocabularyConverter
+    filter_converter = VocabularyFilterConverter()
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = DETAIL_TYPE_FORMATTERS
     form_excluded_columns = BOOKKEEPING
@@ -158,6 +161,10 @@ class CoordinationModelView(RoleRules, ModelView):
     @column_editable_list.setter
     def column_editable_list(self, value: Any) -> None:
         self.editable_columns = tuple(value or ())
+
+    def _refresh_filters_cache(self) -> None:
+        super()._refresh_filters_cache()
+        guard_filters(self._filters)  # a bad filter value is "invalid", never a 500
 
     def get_list_row_actions(self) -> list[Any]:
         """Edit and delete icons only on the rows this user may change."""
@@ -305,8 +312,8 @@ class CoordinationModelView(RoleRules, ModelView):
             check_date_range(model.start_date, model.end_date)
 
     def handle_view_exception(self, exc: Exception) -> bool:
-        if isinstance(exc, HTTPException):
-            raise exc
+        if isinstance(exc, HTTPException) or describe_failure(exc) is not None:
+            raise exc  # database down, read-only or full: the app's 503 page (admin/errors.py)
         if isinstance(exc, ValidationError):
             form = g.get("admin_form")
             unplaced = attach_errors(form, exc.errors) if form is not None else [str(exc)]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from coordination.db import database_url, make_engine
 from coordination.errors import CoordinationError
+from coordination.faults import describe_failure
 
 __all__ = ["database_option", "open_engine", "progress", "reports_errors", "transaction"]
 
@@ -76,6 +77,9 @@ def reports_errors(command: F) -> F:
         except CoordinationError as error:
             raise click.ClickException(str(error)) from None
         except SQLAlchemyError as error:
+            failure = describe_failure(error)
+            if failure is not None:
+                raise click.ClickException(f"{failure.message} ({_first_line(error)})") from None
             raise click.ClickException(f"database error: {_first_line(error)}") from None
         except OSError as error:
             raise click.ClickException(str(error)) from None

@@ -1,0 +1,1 @@
+"""Load test: ``coordination serve`` under concurrent readers and writers (see docs/operations.md)."""
