@@ -93,6 +93,9 @@ PUBLIC = {"static", "admin.static", "auth.login", "root"}
 PAGES: dict[str, frozenset[str]] = {"admin.index": LOGGED_IN}
 # POST endpoints open to every logged-in user (anonymous visitors are sent to log in).
 POST_FOR_EVERYONE = {"auth.logout", "auth.login"}
+# POST endpoints where every logged-in user changes only their own account (their
+# calendar feed token): endpoint -> the tables such a POST may touch.
+OWN_ACCOUNT_POSTS = {"my_feed.reset": {"app_user", "audit_entry"}}
 
 MODEL_ENDPOINTS = {
     "index_view",
@@ -478,6 +481,17 @@ def _check_pages(run: Run, rules: list[Rule]) -> None:
             run.exercised.add(endpoint)
         elif endpoint in POST_FOR_EVERYONE:
             run.exercised.add(endpoint)  # login/logout: tests/web/test_auth.py
+        elif endpoint in OWN_ACCOUNT_POSTS:
+            response = run.post(_build(run.app, rule), {})
+            run.expect(f"{endpoint} POST", response, run.role != "anonymous", (200, 302, 303))
+            after = snapshot(run.engine)
+            touched = set(changed_tables(run.state, after))
+            if run.role == "anonymous" and touched:
+                run.fail(endpoint, f"refused, yet changed {sorted(touched)}")
+            elif touched - OWN_ACCOUNT_POSTS[endpoint]:
+                run.fail(endpoint, f"changed more than the own account: {sorted(touched)}")
+            run.state = after
+            run.exercised.add(endpoint)
         else:
             _check_unknown(run, [rule])
 
