@@ -22,7 +22,12 @@ GOOD_KEY = "k3Yq8vN2pR7sT1wX4zA6bC9dE0fG5hJ-"
 
 
 def _fill(rule):
-    return {name: ("csv" if name != "id" else 1) for name in rule.arguments}
+    """URL arguments: 1 for integer converters, "csv" otherwise."""
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters.get(name)
+        values[name] = 1 if "integer" in type(converter).__name__.lower() else "csv"
+    return values
 
 
 # -- CSRF ----------------------------------------------------------------------------
