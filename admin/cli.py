@@ -32,6 +32,7 @@ def _serve(config: dict[str, Any], host: str, port: int, threads: int) -> None:
         app = create_app(config)
     except RuntimeError as error:  # a missing or weak secret key: say so, do not start
         raise click.ClickException(str(error)) from None
+    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
     serve(app, host=host, port=port, threads=threads)
 
 
@@ -48,7 +49,6 @@ def serve(database: str | None, host: str, port: int, threads: int) -> None:
     """
     url = database_url(database)
     open_engine(url).dispose()  # a clear error now beats a failing first request
-    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
     _serve({"DATABASE_URL": url}, host, port, threads)
 
 

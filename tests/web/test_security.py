@@ -22,11 +22,13 @@ GOOD_KEY = "k3Yq8vN2pR7sT1wX4zA6bC9dE0fG5hJ-"
 
 
 def _fill(rule):
-    def value(name):
+    """URL arguments: 1 for integer converters and ids, "csv" otherwise."""
+    values = {}
+    for name in rule.arguments:
         converter = rule._converters.get(name)
-        return 1 if name == "id" or type(converter).__name__ == "IntegerConverter" else "csv"
-
-    return {name: value(name) for name in rule.arguments}
+        integer = "integer" in type(converter).__name__.lower()
+        values[name] = 1 if integer or name == "id" else "csv"
+    return values
 
 
 # -- CSRF ----------------------------------------------------------------------------
@@ -105,8 +107,26 @@ def test_login_is_throttled_per_account(app: Flask, users):
     assert login(other, "donor@example.org", PASSWORD).status_code == 302
 
 
-def test_login_is_throttled_per_address(db_url, users):
-    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "LOGIN_MAX_FAILURES_PER_IP": 3})
+@pytest.fixture
+def make_app():
+    """create_app, with every engine it opened disposed of after the test."""
+    from admin.extensions import db
+
+    made = []
+
+    def make(config):
+        made.append(create_app(config))
+        return made[-1]
+
+    yield make
+    for app in made:
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+def test_login_is_throttled_per_address(db_url, users, make_app):
+    app = make_app({"TESTING": True, "DATABASE_URL": db_url, "LOGIN_MAX_FAILURES_PER_IP": 3})
     client = app.test_client()
     for n in range(3):
         login(client, f"nobody{n}@example.org", "wrong password")
@@ -170,8 +190,8 @@ def test_activity_keeps_the_session_and_the_cookie_has_a_lifetime(app: Flask, us
     assert app.permanent_session_lifetime.total_seconds() == 12 * 3600
 
 
-def test_the_session_lifetime_is_enforced_by_the_signed_cookie(db_url, users):
-    app = create_app({"TESTING": True, "DATABASE_URL": db_url})
+def test_the_session_lifetime_is_enforced_by_the_signed_cookie(db_url, users, make_app):
+    app = make_app({"TESTING": True, "DATABASE_URL": db_url})
     app.permanent_session_lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
     serializer = app.session_interface.get_signing_serializer(app)
     assert serializer is not None
@@ -294,8 +314,8 @@ def test_known_keys_are_refused_whatever_their_case():
     assert {"dev", "changeme", "secret"} <= KNOWN_SECRET_KEYS
 
 
-def test_production_app_starts_with_a_strong_key(db_url):
-    assert create_app({"DATABASE_URL": db_url, "SECRET_KEY": GOOD_KEY}).secret_key == GOOD_KEY
+def test_production_app_starts_with_a_strong_key(db_url, make_app):
+    assert make_app({"DATABASE_URL": db_url, "SECRET_KEY": GOOD_KEY}).secret_key == GOOD_KEY
 
 
 @pytest.mark.parametrize("key", [None, "changeme", "tooshort"])
@@ -312,6 +332,7 @@ def test_serve_refuses_to_start_without_a_strong_key(db_url, monkeypatch, key):
     assert result.exit_code != 0
     assert "COORDINATION_SECRET_KEY" in result.output
     assert "Traceback" not in result.output
+    assert "Serving on" not in result.output  # nothing claims to serve
     assert served == []
 
 
@@ -325,3 +346,8 @@ def test_serve_starts_with_a_strong_key(db_url, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     assert len(served) == 1 and served[0].secret_key == GOOD_KEY
+    from admin.extensions import db
+
+    with served[0].app_context():
+        for engine in db.engines.values():
+            engine.dispose()
