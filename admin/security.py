@@ -189,7 +189,8 @@ def _content_security_policy(response: Response) -> str:
 def _security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = _content_security_policy(response)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    # A page may ask for less (feeds at secret URLs send no referrer at all).
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers["X-Frame-Options"] = "DENY"
     if current_user and current_user.is_authenticated:
         response.headers.setdefault("Cache-Control", "no-store")
@@ -198,7 +199,11 @@ def _security_headers(response: Response) -> Response:
 
 def _idle_expiry() -> Response | None:
     """End a logged-in session that has been idle too long; keep the clock running."""
-    if request.endpoint in ("static", "admin.static") or not current_user.is_authenticated:
+    # Static files and calendar feeds (read by token, never by session) leave the
+    # session alone: a feed response must set no cookie.
+    if request.endpoint in ("static", "admin.static") or request.blueprint == "feeds":
+        return None
+    if not current_user.is_authenticated:
         return None
     idle = timedelta(minutes=float(session_idle_minutes()))
     now = time.time()
