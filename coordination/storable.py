@@ -41,11 +41,13 @@ def check_storable(value: str, field: str) -> None:
 def _refuse_unstorable_text(session: Session, _context: Any, _instances: Any) -> None:
     problems: dict[str, str] = {}
     for obj in (*session.new, *session.dirty):
-        for attribute in inspect(obj).mapper.column_attrs:
+        state = inspect(obj)
+        for attribute in state.mapper.column_attrs:
             column = attribute.columns[0]
             if not isinstance(column.type, String):
                 continue
-            value = getattr(obj, attribute.key, None)
+            # Only values already in memory (set or loaded): never trigger a load here.
+            value = state.dict.get(attribute.key)
             if isinstance(value, str) and UNSTORABLE.search(value):
                 problems[attribute.key] = MESSAGE
     if problems:

@@ -389,7 +389,9 @@ def test_period_values_are_saved_or_refused_cleanly(session, guarded):
                 "narrative": texts,
                 "comment": texts,
                 "evidence_links": st.lists(st.text(max_size=60), max_size=3),
-                "disaggregations": st.dictionaries(st.tuples(texts, texts), numbers, max_size=2),
+                "disaggregations": st.dictionaries(
+                    st.text(max_size=20), st.dictionaries(st.text(max_size=20), numbers), max_size=2
+                ),
             },
         ),
     )
