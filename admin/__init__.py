@@ -6,7 +6,6 @@ creates or migrates the schema: ``coordination init`` does that.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from admin import security
 from admin.extensions import csrf, db, login_manager
 from coordination.db import database_url, engine_options
 
@@ -32,13 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("COORDINATION")
     if config:
         app.config.update(config)
-    if not app.config.get("SECRET_KEY"):
-        if not (app.config.get("TESTING") or app.config.get("DEMO")):
-            raise RuntimeError(
-                "no secret key configured: set COORDINATION_SECRET_KEY "
-                "(for example to the output of: python -c 'import secrets; print(secrets.token_hex())')"
-            )
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    security.init_app(app)  # refuses a missing or weak secret key outside tests and demo
 
     url = database_url(app.config.get("DATABASE_URL"))
     app.config["DATABASE_URL"] = url
@@ -65,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         name="Coordination",
         theme=Bootstrap4Theme(base_template="coordination/master.html", fluid=True),
         index_view=_home_view(),
+        csp_nonce_generator=security.csp_nonce,
     )
     from admin.views import register_views
 

@@ -27,6 +27,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import UserMixin, current_user, login_user, logout_user
@@ -35,6 +36,7 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from admin import security
 from admin.extensions import db, login_manager
 from coordination.models import User
 from coordination.services.accounts import authenticate
@@ -131,21 +133,33 @@ class LogoutForm(FlaskForm):
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Response | str:
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = authenticate(db.session, form.email.data or "", form.password.data or "")
-        if user is not None:
-            db.session.info["actor"] = user.email
-            db.session.commit()  # last_login_at and any password rehash
-            login_user(Account.of(user), remember=bool(form.remember.data))
-            return redirect(_next_url())
-        db.session.rollback()
-        form.password.errors = [*form.password.errors, "Wrong e-mail address or password."]
+        email, address = form.email.data or "", security.client_address()
+        limited = security.throttle().retry_after(email, address)
+        if limited is not None:
+            # Refused before the password is even checked: guessing gains nothing.
+            form.password.errors = [security.throttle_message(*limited)]
+            status = 429
+        else:
+            user = authenticate(db.session, email, form.password.data or "")
+            if user is not None:
+                security.throttle().succeeded(email)
+                db.session.info["actor"] = user.email
+                db.session.commit()  # last_login_at and any password rehash
+                session.clear()  # a fresh session: nothing carried over from before login
+                login_user(Account.of(user), remember=bool(form.remember.data))
+                return redirect(_next_url())
+            db.session.rollback()
+            security.throttle().failed(email, address)
+            form.password.errors = [*form.password.errors, "Wrong e-mail address or password."]
     next_value = request.args.get("next") or request.form.get("next") or ""
-    return render_template(
+    page = render_template(
         "coordination/login.html",
         form=form,
         next=next_value if is_safe_next(next_value) else "",
     )
+    return Response(page, status=status) if status != 200 else page
 
 
 @blueprint.post("/logout")

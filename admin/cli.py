@@ -32,12 +32,11 @@ def _serve(config: dict[str, Any], host: str, port: int, threads: int) -> None:
     # pool (5 + 10 overflow) requests would queue for a connection, then fail.
     url = config["DATABASE_URL"]
     engine = {"url": url, **engine_options(url), "pool_size": threads, "max_overflow": 2}
-    serve(
-        create_app({**config, "SQLALCHEMY_ENGINES": {"default": engine}}),
-        host=host,
-        port=port,
-        threads=threads,
-    )
+    try:
+        app = create_app({**config, "SQLALCHEMY_ENGINES": {"default": engine}})
+    except RuntimeError as error:  # a missing or weak secret key: say so, do not start
+        raise click.ClickException(str(error)) from None
+    serve(app, host=host, port=port, threads=threads)
 
 
 @click.command()
@@ -49,7 +48,7 @@ def _serve(config: dict[str, Any], host: str, port: int, threads: int) -> None:
 def serve(database: str | None, host: str, port: int, threads: int) -> None:
     """Serve the web interface with waitress.
 
-    Set SECRET_KEY (FLASK_SECRET_KEY) in the environment for anything but a demo.
+    Needs COORDINATION_SECRET_KEY in the environment: a long random value.
     """
     url = database_url(database)
     open_engine(url).dispose()  # a clear error now beats a failing first request

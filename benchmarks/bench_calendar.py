@@ -115,6 +115,56 @@ def bare(entries) -> bytes:
     return calendar.to_ical()
 
 
+def http_revalidation(url: str, n: int) -> tuple[float, float]:
+    """Server time of a subscription feed over HTTP: the whole Flask request, token
+    check included, through the WSGI test client (no network). The organisation's
+    people are invited to every meeting, so its feed holds all ``n`` of them."""
+    from admin import create_app
+    from coordination.feeds import make_feed_token
+    from coordination.models import Organisation
+    from coordination.services.accounts import create_user
+    from coordination.vocab import StakeholderType
+
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        organisation = Organisation(
+            name="Benchmark employers",
+            acronym="BENCH",
+            stakeholder_type="employers_organisation",
+            constituency="employers",
+            iati_type=StakeholderType.EMPLOYERS_ORGANISATION.default_iati_type,
+            version=1,
+        )
+        session.add(organisation)
+        session.flush()
+        session.execute(Person.__table__.update().values(organisation_id=organisation.id))
+        user = create_user(
+            session, "bench@example.org", "benchmark password", "partner", organisation=organisation
+        )
+        session.flush()
+        user_id, generation = user.id, user.feed_token_generation
+    engine.dispose()
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    from coordination.models import User
+
+    token = make_feed_token(
+        User(id=user_id, feed_token_generation=generation), "organisation", app.config["SECRET_KEY"]
+    )
+    client = app.test_client()
+    path = f"/feeds/{token}.ics"
+    first = client.get(path)
+    assert first.status_code == 200 and first.data.count(b"BEGIN:VEVENT") >= n, first.status
+    etag = first.headers["ETag"]
+    full_s, _ = timed(lambda: client.get(path), 3)
+
+    def revalidate() -> None:
+        response = client.get(path, headers={"If-None-Match": etag})
+        assert response.status_code == 304
+
+    not_modified_s, _ = timed(revalidate, 200)
+    return full_s, not_modified_s
+
+
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeat):
@@ -169,6 +219,7 @@ def main() -> None:
                 query.with_only_columns(Meeting.id, Meeting.version, Meeting.updated_at)
             ).all()
             loaded_etag_s, _ = timed(lambda: feed_etag(rows), 50)
+        http_200_s, http_304_s = http_revalidation(url, args.meetings)
         engine.dispose()
 
     n = args.meetings
@@ -182,6 +233,8 @@ def main() -> None:
         ("full 200 response, warm: version check + render", request_s, None),
         ("304 path: feed_state (1 aggregate query) + etag_for_state", etag_s, None),
         ("ETag from already loaded rows (feed_etag)", loaded_etag_s, None),
+        ("HTTP GET of an organisation feed, 200 (warm)", http_200_s, None),
+        ("HTTP GET with If-None-Match, 304 (server time)", http_304_s, None),
     ]
     backend = make_engine(url).url.get_backend_name()
     print(f"\nCalendar feed of {n:,} meetings on {backend} (median times)\n")

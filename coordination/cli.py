@@ -10,8 +10,10 @@ import click
 
 from coordination.commands import analysis as analysis_commands
 from coordination.commands import calendar as calendar_commands
+from coordination.commands import iati as iati_commands
 from coordination.commands import maintenance
 from coordination.commands import results as results_commands
+from coordination.commands import threew as threew_commands
 from coordination.commands.database import init, load_fixtures_command
 from coordination.commands.users import users
 
@@ -24,6 +26,8 @@ COMMANDS: list[click.Command] = [
     *results_commands.COMMANDS,
     *analysis_commands.COMMANDS,
     *calendar_commands.COMMANDS,
+    *iati_commands.COMMANDS,
+    *threew_commands.COMMANDS,
     *maintenance.COMMANDS,
 ]
 

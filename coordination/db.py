@@ -128,6 +128,25 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     return create_engine(url, **(engine_options(url) | kwargs))
 
 
+def begin_writes(session: Session) -> None:
+    """Open the session's database transaction now, ready to write.
+
+    Call it before a unit of work that uses savepoints (``session.begin_nested()``) and
+    must be all or nothing, such as an import. Python's sqlite3 module begins a
+    transaction only before its first INSERT, UPDATE or DELETE; a SAVEPOINT issued
+    before that starts a transaction of its own, and releasing it commits, so a later
+    rollback would undo only part of the work. On SQLite this issues ``BEGIN
+    IMMEDIATE`` (taking the write lock up front, waiting as long as the busy timeout
+    allows), so every savepoint nests inside one transaction; PostgreSQL needs nothing.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:  # type: ignore[attr-defined]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

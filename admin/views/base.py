@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, flash, g, has_request_context, request
+from flask import abort, after_this_request, flash, g, has_request_context, request
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
@@ -22,8 +22,10 @@ from werkzeug.exceptions import HTTPException
 from wtforms import SelectChoice, SelectField
 
 from admin.auth import RoleRules, current_organisation_id, current_role
+from admin.conflicts import VERSION_SEPARATOR, EditConflict, conflict_message, split_row_key
 from admin.extensions import db
 from admin.forms import SecureForm, VersionField, attach_errors
+from admin.views.filters import VocabularyFilterConverter, guard_filters
 from coordination.errors import ValidationError
 from coordination.faults import describe_failure
 from coordination.validation import check_date_range
@@ -133,6 +135,7 @@ class CoordinationModelView(RoleRules, ModelView):
 
     form_base_class = SecureForm
     model_form_converter = VocabularyConverter
+    filter_converter = VocabularyFilterConverter()
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = DETAIL_TYPE_FORMATTERS
     form_excluded_columns = BOOKKEEPING
@@ -158,6 +161,10 @@ class CoordinationModelView(RoleRules, ModelView):
     @column_editable_list.setter
     def column_editable_list(self, value: Any) -> None:
         self.editable_columns = tuple(value or ())
+
+    def _refresh_filters_cache(self) -> None:
+        super()._refresh_filters_cache()
+        guard_filters(self._filters)  # a bad filter value is "invalid", never a 500
 
     def get_list_row_actions(self) -> list[Any]:
         """Edit and delete icons only on the rows this user may change."""
@@ -242,16 +249,27 @@ class CoordinationModelView(RoleRules, ModelView):
 
     def update_model(self, form: Any, model: Any) -> Any:
         g.admin_form = form
+        g.admin_model = model
         return super().update_model(form, model)
 
+    def list_form(self, obj: Any = None) -> Any:
+        """The inline (x-editable) editor's form; its row key carries the row's version."""
+        form = super().list_form(obj)
+        if obj is not None and hasattr(obj, "version"):
+            for field in form:
+                if field.short_name not in ("list_form_pk", "csrf_token"):
+                    field.widget = _VersionedKey(field.widget, obj.version)
+        elif request.method == "POST" and hasattr(form, "list_form_pk"):
+            key, version = split_row_key(form.list_form_pk.data or "")
+            form.list_form_pk.data = key
+            g.inline_version = version
+        return form
+
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
-        if not is_created and hasattr(form, "row_version") and form.row_version.data:
-            try:
-                loaded_version = int(form.row_version.data)
-            except ValueError:
-                loaded_version = None
-            if loaded_version != model.version:
-                raise StaleDataError(STALE_MESSAGE)
+        loaded_version = _loaded_version(form)
+        g.loaded_version = loaded_version
+        if not is_created and loaded_version is not None and loaded_version != model.version:
+            raise EditConflict(conflict_message(db.session, model, loaded_version))
         if not self.may_modify(model):
             field = self.owner_field or ""
             raise ValidationError({field: "you can only save records of your own organisation"})
@@ -274,6 +292,16 @@ class CoordinationModelView(RoleRules, ModelView):
             abort(400)
         super().action_delete(typed)
 
+    def after_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        super().after_model_change(form, model, is_created)
+        if (request.endpoint or "").endswith(".ajax_update") and hasattr(model, "version"):
+            key = f"{self.get_pk_value(model)}{VERSION_SEPARATOR}{model.version}"
+
+            @after_this_request
+            def _new_key(response: Any) -> Any:
+                response.headers["X-Row-Key"] = key
+                return response
+
     def on_model_delete(self, model: Any) -> None:
         if not (self.can_delete and self.may_modify(model)):
             abort(403)
@@ -293,14 +321,64 @@ class CoordinationModelView(RoleRules, ModelView):
                 flash(message, "error")
             flash("Please correct the errors below.", "error")
             return True
+        if isinstance(exc, EditConflict):
+            flash(str(exc), "error")
+            _conflict_status()
+            return True
         if isinstance(exc, StaleDataError):
-            flash(STALE_MESSAGE, "error")
+            # Two saves of one version raced past the check; the database refused the
+            # second (UPDATE ... WHERE version = loaded). Say who won.
+            db.session.rollback()
+            model = g.get("admin_model")
+            message = STALE_MESSAGE
+            if model is not None:
+                try:
+                    db.session.refresh(model)
+                    message = conflict_message(db.session, model, g.get("loaded_version"))
+                except Exception:  # the row may be gone
+                    db.session.rollback()
+            flash(message, "error")
+            _conflict_status()
             return True
         if isinstance(exc, IntegrityError):
             log.info("integrity error on save: %s", exc.orig)
             flash(_integrity_message(exc), "error")
             return True
         return super().handle_view_exception(exc)
+
+
+def _conflict_status() -> None:
+    """The inline editor gets 409 Conflict (Flask-Admin would answer 500)."""
+    if (request.endpoint or "").endswith(".ajax_update"):
+
+        @after_this_request
+        def _409(response: Any) -> Any:
+            response.status_code = 409
+            return response
+
+
+def _loaded_version(form: Any) -> int | None:
+    """The version the person saw: the edit form's hidden field or the inline row key."""
+    raw = form.row_version.data if hasattr(form, "row_version") else None
+    if raw in (None, ""):
+        return g.get("inline_version")
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return -1  # tampered with: never matches, so the save is refused
+
+
+class _VersionedKey:
+    """Renders an inline-editable cell with ``data-pk="id~version"``."""
+
+    def __init__(self, widget: Any, version: int) -> None:
+        self.widget = widget
+        self.version = version
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        if kwargs.get("pk") is not None:
+            kwargs["pk"] = f"{kwargs['pk']}{VERSION_SEPARATOR}{self.version}"
+        return self.widget(field, **kwargs)
 
 
 class _OwnRowsOnly(BaseListRowAction):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.model.form import InlineFormAdmin
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
 from admin.extensions import db
@@ -61,8 +63,24 @@ def _names(items: Any) -> str:
     return ", ".join(str(item) for item in items)
 
 
+def _results_links(_view: Any, _context: Any, model: Project, _name: str) -> Markup:
+    return Markup('<a href="{}">Logframe</a> · <a href="{}">IPTT</a>').format(
+        url_for("logframe.logframe", project_id=model.id),
+        url_for("logframe.iptt", project_id=model.id),
+    )
+
+
 class ProjectView(PartnerRoles, CoordinationModelView):
-    column_list = ("code", "title", "status", "start_date", "end_date", "budget", "currency")
+    column_list = (
+        "code",
+        "title",
+        "status",
+        "start_date",
+        "end_date",
+        "budget",
+        "currency",
+        "results_links",
+    )
     column_searchable_list = ("code", "title", "iati_identifier")
     column_filters = ("status", "themes.name", "countries.name", "start_date", "end_date")
     column_default_sort = "code"
@@ -80,11 +98,16 @@ class ProjectView(PartnerRoles, CoordinationModelView):
         "themes",
         "participations",  # PartnerRoles' field
     )
-    column_labels = {"iati_identifier": "IATI identifier"}
+    column_labels = {"iati_identifier": "IATI identifier", "results_links": "Results"}
+    column_formatters = {"results_links": _results_links}
+    column_formatters_detail = {"results_links": _results_links}
     link_model = ProjectOrganisation
     list_loader_options = (
         selectinload(Project.participations).joinedload(ProjectOrganisation.organisation),
     )
+
+    def get_details_columns(self) -> Any:
+        return [*super().get_details_columns(), ("results_links", "Results")]
 
     def validate_model(self, model: Project, is_created: bool) -> None:
         check_date_range(model.start_date, model.end_date)

@@ -20,6 +20,7 @@ from icalendar import vRecur
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from coordination.db import begin_writes
 from coordination.errors import NotFound, ValidationError
 from coordination.interop.ical import (
     Address,
@@ -971,6 +972,7 @@ def import_calendar(
     """
     check_timezone(default_timezone)
     parsed = parse_calendar(data, default_timezone=default_timezone)
+    begin_writes(session)  # each event's savepoint must nest in the caller's transaction
     report = ImportReport()
     for skipped in parsed.skipped:
         report.skipped.append((skipped.label, skipped.reason))
@@ -1044,10 +1046,11 @@ def _age(event: ParsedEvent, meeting: Meeting, from_us: bool) -> str:
     """ "newer" when the file's event should replace the stored meeting, "same" when it
     is the stored version, else why not.
 
-    A lower SEQUENCE is always older. Our own meetings, and files this software wrote
-    (an export coming back), are the stored version when SEQUENCE and LAST-MODIFIED
-    match; a meeting that came from another calendar takes that calendar's copy
-    whenever its SEQUENCE is not lower.
+    A lower SEQUENCE is always older, a higher one always newer. At an equal SEQUENCE a
+    meeting that came from another calendar takes that calendar's copy (an identical
+    copy then changes nothing). A file this software wrote (an export coming back) at
+    an equal SEQUENCE is the stored version: every edit here raises SEQUENCE, so only a
+    later LAST-MODIFIED from another installation can make it newer.
     """
     stored = meeting.sequence or 0
     if event.sequence < stored:
@@ -1056,13 +1059,9 @@ def _age(event: ParsedEvent, meeting: Meeting, from_us: bool) -> str:
         return "newer"
     if event.last_modified is None:
         return "newer"  # nothing to compare: apply it (an identical copy changes nothing)
-    saved = meeting.updated_at.replace(microsecond=0)
-    if event.last_modified > saved:
+    if event.last_modified > meeting.updated_at.replace(microsecond=0):
         return "newer"
-    if event.last_modified == saved:
-        return "same"
-    when = f"{event.last_modified:%Y-%m-%d %H:%M:%S}"
-    return f"older than the version stored here (last modified {when} UTC)"
+    return "same"
 
 
 def _import_event(session: Session, event: ParsedEvent, host: str) -> tuple[str, Meeting]:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from coordination.commands.calendar import COMMANDS, calendar
 from coordination.errors import ValidationError
@@ -99,6 +100,30 @@ def test_broken_file_changes_nothing_even_after_good_events(session):
     assert _count(session) == 1
 
 
+def test_a_failure_after_good_events_rolls_all_of_them_back(engine, monkeypatch):
+    # The first event's savepoint must nest in the caller's transaction: on SQLite a
+    # savepoint opened outside one commits when released, leaving half an import.
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:ok-{n}@outlook\r\nDTSTART:2026010{n}T100000Z\r\n"
+        f"SUMMARY:Event {n}\r\nEND:VEVENT\r\n"
+        for n in (1, 2)
+    )
+    data = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n{events}END:VCALENDAR\r\n"
+    linked = []
+
+    def link_then_fail(session, meeting, event):
+        linked.append(event.uid)
+        if len(linked) == 2:
+            raise RuntimeError("the process dies here")
+        return []
+
+    monkeypatch.setattr(svc, "_link_attendees", link_then_fail)
+    with pytest.raises(RuntimeError), Session(engine) as session, session.begin():
+        svc.import_calendar(session, data, host=HOST)
+    with Session(engine) as session:
+        assert _count(session) == 0
+
+
 def test_export_imports_back_as_the_same_meetings(session):
     organisation = factories.create_organisation(session)
     person = factories.create_person(session, organisation=organisation)
@@ -140,6 +165,10 @@ def test_export_imports_back_as_the_same_meetings(session):
 
 def test_a_deleted_meetings_export_comes_back_once(session):
     meeting = factories.create_meeting(session)
+    session.commit()
+    # Exported long ago: the copy made by the import is newer than the file's
+    # LAST-MODIFIED, and an identical re-import must still count as unchanged.
+    meeting.updated_at = datetime(2026, 1, 1, tzinfo=UTC)
     session.commit()
     data = svc.calendar_for(session, host=HOST, meeting=meeting)
     session.delete(meeting)

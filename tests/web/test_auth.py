@@ -113,7 +113,8 @@ def test_secret_key_is_required_outside_tests(db_url, monkeypatch):
     with pytest.raises(RuntimeError, match="COORDINATION_SECRET_KEY"):
         create_app({"DATABASE_URL": db_url})
     assert create_app({"DATABASE_URL": db_url, "DEMO": True}).secret_key
-    assert create_app({"DATABASE_URL": db_url, "SECRET_KEY": "x" * 32}).secret_key == "x" * 32
+    key = "k3Yq8vN2pR7sT1wX4zA6bC9dE0fG5hJ-"
+    assert create_app({"DATABASE_URL": db_url, "SECRET_KEY": key}).secret_key == key
 
 
 def test_csrf_token_helper_reads_the_login_page(client):

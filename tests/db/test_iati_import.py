@@ -1,0 +1,396 @@
+"""IATI import: the official examples, the round trip, matching, preview, all or nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from coordination.interop import iati as x
+from coordination.models import (
+    AuditEntry,
+    Indicator,
+    IndicatorPeriod,
+    IndicatorUpdate,
+    Intervention,
+    Organisation,
+    Project,
+    ProjectOrganisation,
+    Result,
+)
+from coordination.services.fixtures import load_fixtures
+from coordination.services.iati import export_iati, import_iati
+from coordination.services.results import create_indicator, create_period, create_result
+from coordination.vocab import IndicatorMeasure, OrganisationRole
+from tests import factories
+
+SCHEMA = x.schema_path()
+EXAMPLES = SCHEMA.parent if SCHEMA is not None else Path("/nonexistent")
+needs_schema = pytest.mark.skipif(SCHEMA is None, reason="IATI schema and examples not found")
+IGNORE = ("generated-datetime", "last-updated-datetime")
+
+
+def _count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _small_project(session: Session) -> Project:
+    ilo = factories.create_organisation(
+        session,
+        acronym="ILO",
+        name="International Labour Organization",
+        iati_identifier="XM-DAC-41302",
+    )
+    project = factories.create_project(session, code="P1", title="Decent work")
+    project.participations = [
+        ProjectOrganisation(organisation=ilo, role=OrganisationRole.ACCOUNTABLE)
+    ]
+    result = create_result(session, project, code="O1", title="Outcome", level="outcome")
+    indicator = create_indicator(
+        session, result, code="I1", title="Women trained", dimensions={"sex": ["female", "male"]}
+    )
+    create_period(
+        session,
+        indicator,
+        start_date=date(2024, 1, 1),
+        end_date=date(2024, 12, 31),
+        target=10,
+        targets={"sex": {"female": 6, "male": 4}},
+    )
+    session.flush()
+    return project
+
+
+@needs_schema
+def test_demo_round_trips_element_by_element_through_an_empty_database(session):
+    load_fixtures(session, "demo")
+    first = export_iati(session, record_identifiers=True)
+    same = import_iati(session, first)  # our own export, back where it came from
+    assert same.ok and sum(same.created.values()) == sum(same.updated.values()) == 0
+    assert same.skipped == []
+    session.rollback()  # the database is empty again (reference data only)
+    assert _count(session, Project) == 0
+
+    report = import_iati(session, first)
+    assert report.ok, report.lines()
+    assert report.created["project"] == 1 and report.created["intervention"] > 10
+    assert report.created["actual"] > 10
+    session.flush()
+    second = export_iati(session)
+    assert x.validate(second) == []
+    assert x.compare(first, second, ignore=IGNORE) == []
+
+    again = import_iati(session, second)
+    assert again.ok and sum(again.created.values()) == 0 and sum(again.updated.values()) == 0
+
+
+@needs_schema
+@pytest.mark.parametrize("name", ["example-activity-annotated.xml", "example-results.xml"])
+def test_official_examples_import_and_re_export_valid(session, name):
+    report = import_iati(session, (EXAMPLES / name).read_bytes())
+    assert report.ok, report.lines()
+    assert report.created["project"] == 1
+    assert report.skipped  # placeholders and unmapped codes are reported, not hidden
+    assert all(p.line for p in report.skipped if "version" not in p.message)
+    document = export_iati(session)
+    assert x.validate(document) == []
+    assert import_iati(session, (EXAMPLES / name).read_bytes()).created["project"] == 0
+
+
+@needs_schema
+def test_annotated_example_maps_organisations_results_and_periods(session):
+    existing = factories.create_organisation(session, acronym="AGB", name="Name of Agency B")
+    report = import_iati(session, (EXAMPLES / "example-activity-annotated.xml").read_bytes())
+    assert report.ok
+    project = session.scalars(select(Project)).one()
+    assert project.iati_identifier == "AA-AAA-123456789-ABC123"
+    assert project.code == "ABC123"  # the reporting org's prefix taken off
+    roles = {(p.organisation.name, p.role) for p in project.participations}
+    assert ("Name of Agency B", OrganisationRole.FUNDING) in roles
+    assert existing in [p.organisation for p in project.participations]  # matched by name
+    assert {c.code for c in project.countries} == {"AF", "AG"}
+    assert (project.start_date, project.end_date) == (date(2012, 4, 28), date(2015, 12, 31))
+    assert (project.budget, project.currency) == (Decimal(3000), "EUR")
+    indicator = session.scalars(select(Indicator)).one()
+    assert indicator.baseline_value is None  # its only baseline is for two dimensions
+    assert indicator.dimensions == []  # sex x age cross-disaggregations cannot be stored
+    period = session.scalars(select(IndicatorPeriod)).one()
+    assert period.start_date == date(2013, 1, 1)
+    assert any("sex" in str(p) and "age" in str(p) for p in report.skipped)
+
+
+def test_organisations_match_by_identifier_then_name_else_are_created(session):
+    by_ref = factories.create_organisation(
+        session, acronym="ILO", name="ILO (old name)", iati_identifier="XM-DAC-41302"
+    )
+    by_name = factories.create_organisation(
+        session, acronym="VTA", name="Vietnam Textile and Apparel Association"
+    )
+    document = x.render_activities(
+        [
+            x.Activity(
+                identifier="XM-DAC-41302-NEW",
+                reporting_org=x.Org(
+                    name="International Labour Organization", ref="XM-DAC-41302", type="40"
+                ),
+                title="New project",
+                participating=[
+                    x.Org(
+                        name="International Labour Organization",
+                        ref="XM-DAC-41302",
+                        type="40",
+                        role="2",
+                    ),
+                    x.Org(name="VIETNAM textile and apparel ASSOCIATION", type="22", role="4"),
+                    x.Org(name="Fair Wear Foundation", ref="NL-KVK-1", type="21", role="4"),
+                ],
+                status="2",
+                dates=[("1", date(2024, 1, 1))],
+            )
+        ]
+    )
+    report = import_iati(session, document)
+    assert report.ok, report.lines()
+    assert report.created["organisation"] == 1
+    assert report.new_organisations == ["FWF (Fair Wear Foundation)"]
+    project = session.scalars(select(Project).where(Project.code == "NEW")).one()
+    organisations = {p.organisation for p in project.participations}
+    assert {by_ref, by_name} <= organisations
+    created = session.scalars(select(Organisation).where(Organisation.acronym == "FWF")).one()
+    assert (created.iati_identifier, created.iati_type) == ("NL-KVK-1", 21)
+
+
+def test_dry_run_previews_and_writes_nothing(session):
+    _small_project(session)
+    document = export_iati(session)
+    session.rollback()
+    audit_before = _count(session, AuditEntry)
+    report = import_iati(session, document, dry_run=True)
+    assert report.ok and report.dry_run and not report.written
+    assert report.created["project"] == 1 and report.created["period"] == 1
+    assert report.summary().startswith("dry run: would have ")
+    session.commit()
+    assert _count(session, Project) == 0 and _count(session, Organisation) == 0
+    assert _count(session, AuditEntry) == audit_before
+
+
+def test_reimport_updates_matched_records_and_reports_what_changed(session):
+    _small_project(session)
+    session.commit()
+    document = export_iati(session, record_identifiers=True)
+    session.commit()
+    changed = document.replace(
+        b"<narrative>Decent work</narrative>", b"<narrative>Decent work 2</narrative>"
+    )
+    changed = changed.replace(b'<target value="10"/>', b'<target value="12"/>')
+    report = import_iati(session, changed)
+    assert report.ok, report.lines()
+    assert report.updated["project"] == 1 and report.updated["period"] == 1
+    assert report.unchanged["indicator"] == 1 and report.created["project"] == 0
+    session.commit()
+    project = session.scalars(select(Project)).one()
+    assert project.title == "Decent work 2"
+    assert session.scalars(select(IndicatorPeriod)).one().target_value == 12
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "update", AuditEntry.changes.is_not(None))
+    ).all()
+    assert any("Decent work 2" in str(e.changes) for e in entries)  # audited like any change
+
+
+def test_any_error_writes_nothing_and_names_the_line(session):
+    _small_project(session)
+    document = export_iati(session)
+    session.rollback()
+    broken = document.replace(
+        b'<period-end iso-date="2024-12-31"/>', b'<period-end iso-date="2023-12-31"/>'
+    )
+    report = import_iati(session, broken)
+    assert not report.ok and not report.written
+    [error] = report.errors
+    assert error.line and "period 2024-01-01" in error.where and "before it starts" in error.message
+    assert report.summary().startswith("nothing written")
+    session.commit()
+    assert _count(session, Project) == 0 and _count(session, Organisation) == 0
+
+
+def test_locked_period_is_not_overwritten(session):
+    _small_project(session)
+    document = export_iati(session, record_identifiers=True)
+    period = session.scalars(select(IndicatorPeriod)).one()
+    period.locked = True
+    session.flush()
+    report = import_iati(
+        session, document.replace(b'<target value="10"/>', b'<target value="99"/>')
+    )
+    assert report.ok
+    assert any("locked" in p.message for p in report.skipped)
+    assert period.target_value == 10
+
+
+def test_percentage_and_qualitative_actuals_import(session):
+    document = x.render_activities(
+        [
+            x.Activity(
+                identifier="AA-1",
+                reporting_org=x.Org(name="Agency", ref="AA", type="10"),
+                title="A",
+                participating=[x.Org(name="Agency", ref="AA", type="10", role="2")],
+                status="2",
+                dates=[("1", date(2020, 1, 1))],
+                results=[
+                    x.Result(
+                        title="R",
+                        type="2",
+                        indicators=[
+                            x.Indicator(
+                                title="Share",
+                                measure="2",
+                                periods=[
+                                    x.Period(
+                                        start=date(2020, 1, 1),
+                                        end=date(2020, 12, 31),
+                                        actuals=[x.Point(value="40.5")],
+                                    )
+                                ],
+                            ),
+                            x.Indicator(
+                                title="Story",
+                                measure="5",
+                                periods=[
+                                    x.Period(
+                                        start=date(2020, 1, 1),
+                                        end=date(2020, 12, 31),
+                                        actuals=[x.Point(comment="Went well")],
+                                    )
+                                ],
+                            ),
+                        ],
+                    )
+                ],
+            )
+        ]
+    )
+    report = import_iati(session, document)
+    assert report.ok, report.lines()
+    updates = {u.period.indicator.measure: u for u in session.scalars(select(IndicatorUpdate))}
+    share = updates[IndicatorMeasure.PERCENTAGE]
+    assert (share.numerator, share.denominator) == (Decimal("40.5"), Decimal(100))
+    assert updates[IndicatorMeasure.QUALITATIVE].narrative == "Went well"
+    assert session.scalars(select(Result)).one().code == "R1"
+
+
+def test_hostile_file_raises_before_anything_is_written(session):
+    evil = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><iati-activities><iati-activity><iati-identifier>&e;</iati-identifier></iati-activity></iati-activities>'
+    with pytest.raises(x.IatiFormatError):
+        import_iati(session, evil)
+    assert _count(session, Project) == 0
+
+
+def test_duplicate_identifiers_in_one_file_are_an_error(session):
+    activity = x.Activity(
+        identifier="AA-1",
+        reporting_org=x.Org(name="Agency", ref="AA"),
+        title="A",
+        participating=[x.Org(name="Agency", ref="AA", role="2")],
+        dates=[("1", date(2020, 1, 1))],
+    )
+    report = import_iati(session, x.render_activities([activity, activity]))
+    assert [e.message for e in report.errors] == [
+        "the same iati-identifier appears twice in the file"
+    ]
+    assert _count(session, Project) == 0
+
+
+# ---------------------------------------------------------------- generated data
+
+_values = st.integers(0, 500)
+
+
+@needs_schema
+@settings(
+    max_examples=12,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking a database test is slow
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    plan=st.lists(
+        st.tuples(
+            st.sampled_from(["unit", "percentage", "qualitative"]),
+            st.booleans(),  # ascending
+            st.lists(st.tuples(_values, _values, st.booleans()), min_size=0, max_size=3),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    with_intervention=st.booleans(),
+)
+def test_generated_logframes_export_valid_and_round_trip(session, plan, with_intervention):
+    from coordination.models import IndicatorUpdate as Update
+
+    session.rollback()
+    project = _small_project(session)
+    result = session.scalars(select(Result)).one()
+    for n, (measure, ascending, periods) in enumerate(plan):
+        dims = {"sex": ["female", "male"]} if measure != "qualitative" else None
+        indicator = create_indicator(
+            session,
+            result,
+            code=f"G{n}",
+            title=f"Generated {n}",
+            measure=measure,
+            ascending=ascending,
+            dimensions=dims,
+        )
+        for year, (female, male, with_actual) in enumerate(periods, start=2024):
+            if year > 2026:
+                break
+            if measure == "percentage":
+                female, male = min(female, 100), min(male, 100)
+            total = (
+                None
+                if measure == "qualitative"
+                else (female + male if measure == "unit" else max(female, male))
+            )
+            period = create_period(
+                session,
+                indicator,
+                start_date=date(year, 1, 1),
+                end_date=date(year, 12, 31),
+                target=total,
+                targets={"sex": {"female": female, "male": male}} if measure == "unit" else None,
+            )
+            if with_actual:
+                fields = {
+                    "unit": {"value": female + male},
+                    "percentage": {
+                        "numerator": Decimal(female),
+                        "denominator": Decimal(max(female, 1) + male),
+                    },
+                    "qualitative": {"narrative": f"story {female}"},
+                }[measure]
+                session.add(Update(period=period, status="approved", reported_by="t", **fields))
+    if with_intervention:
+        factories.create_intervention(
+            session,
+            project_id=project.id,
+            places=[("BD", "BD-C"), ("KH", None)],
+            target_groups=["women-workers"],
+        )
+    session.flush()
+    first = export_iati(session)
+    assert x.validate(first) == []
+    session.rollback()
+    report = import_iati(session, first)
+    assert report.ok, report.lines()
+    assert report.created["intervention"] == int(with_intervention)
+    second = export_iati(session)
+    assert x.compare(first, second, ignore=IGNORE) == []
+    session.rollback()
+    assert _count(session, Intervention) == 0
