@@ -109,7 +109,7 @@ def run_load(
     result = LoadResult(backend, readers, writers, seconds)
 
     port = _free_port()
-    env = {**os.environ, "COORDINATION_SECRET_KEY": "load-test-" + os.urandom(8).hex()}
+    env = {**os.environ, "COORDINATION_SECRET_KEY": os.urandom(32).hex()}
     server_log = workdir / "server.log"
     with open(server_log, "wb") as log:
         server = subprocess.Popen(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from click.testing import CliRunner
 
@@ -22,7 +24,7 @@ def test_serve_gives_each_thread_a_pooled_connection(db_url, monkeypatch, thread
         served.update(options)
 
     monkeypatch.setattr("waitress.serve", fake_serve)
-    monkeypatch.setenv("COORDINATION_SECRET_KEY", "serve-test")
+    monkeypatch.setenv("COORDINATION_SECRET_KEY", secrets.token_hex(32))
     result = CliRunner().invoke(
         build_cli(), ["serve", "--database", db_url, "--threads", str(threads), "--port", "8123"]
     )
