@@ -14,7 +14,7 @@ import click
 from coordination.cli import cli as domain_cli
 from coordination.commands import database_option, open_engine, reports_errors, transaction
 from coordination.commands.database import prepare_database
-from coordination.db import database_url, make_engine
+from coordination.db import database_url, engine_options, make_engine
 from coordination.services.fixtures import create_demo_accounts, load_fixtures
 
 __all__ = ["build_cli", "main"]
@@ -28,8 +28,12 @@ def _serve(config: dict[str, Any], host: str, port: int, threads: int) -> None:
 
     from admin import create_app
 
+    # One pooled connection per waitress thread: with more threads than the default
+    # pool (5 + 10 overflow) requests would queue for a connection, then fail.
+    url = config["DATABASE_URL"]
+    engine = {"url": url, **engine_options(url), "pool_size": threads, "max_overflow": 2}
     try:
-        app = create_app(config)
+        app = create_app({**config, "SQLALCHEMY_ENGINES": {"default": engine}})
     except RuntimeError as error:  # a missing or weak secret key: say so, do not start
         raise click.ClickException(str(error)) from None
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")

@@ -4,7 +4,8 @@ Run through :mod:`benchmarks.load.run` (which prepares the database, starts the 
 and checks the result); the environment names the plan and the acknowledgement log:
 
 - ``LOAD_PLAN``: JSON written by :mod:`benchmarks.load.prepare`;
-- ``LOAD_ACK_LOG``: file to which each acknowledged write is appended as a JSON line.
+- ``LOAD_ACK_LOG``: file to which each write is appended as a JSON line, once when
+  it is sent (``attempt``) and again when the server acknowledged it (``ack``).
 
 ``ReaderUser`` logs in with a role (donor, partner, manager, admin in turn) and opens
 list pages, searches, pages through lists and opens records. ``WriterUser`` logs in as
@@ -171,6 +172,7 @@ class WriterUser(HttpUser):
             "actual_value": str(value),
             "comment": f"load test write {self.counter}",
         }
+        self._log("attempt", period["id"], value)
         with self.client.post(
             edit,
             data=data,
@@ -183,10 +185,9 @@ class WriterUser(HttpUser):
                 response.failure(f"save not acknowledged: HTTP {response.status_code} {detail}")
                 return
             response.success()
+        self._log("ack", period["id"], value)
+
+    def _log(self, event: str, period: int, value: Decimal) -> None:
+        line = {"event": event, "writer": self.plan["email"], "period": period, "value": str(value)}
         with _lock:
-            _ack_file.write(
-                json.dumps(
-                    {"writer": self.plan["email"], "period": period["id"], "value": str(value)}
-                )
-                + "\n"
-            )
+            _ack_file.write(json.dumps(line) + "\n")

@@ -3,8 +3,8 @@
 The server (``coordination serve``, waitress) and the load generator (locust, headless)
 are separate processes talking over loopback; both stop by themselves (locust after
 ``--seconds`` seconds, the server when the run ends). Users log in while they are
-spawned (the first fifth of a second per user); the statistics are reset once all of
-them are in, so the figures describe browsing and saving, not the password hashing
+spawned (all of them within the first five seconds); the statistics are reset once
+all of them are in, so the figures describe browsing and saving, not the password hashing
 of 55 simultaneous logins. A login that failed still counts: every page that user
 opens afterwards lands on the login form, which the scenario reports as a failure.
 
@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.load.prepare import prepare
-from benchmarks.load.verify import read_acks, verify
+from benchmarks.load.verify import acknowledged, read_acks, verify
 
 __all__ = ["LoadResult", "run_load"]
 
@@ -109,7 +109,7 @@ def run_load(
     result = LoadResult(backend, readers, writers, seconds)
 
     port = _free_port()
-    env = {**os.environ, "COORDINATION_SECRET_KEY": "load-test-" + os.urandom(8).hex()}
+    env = {**os.environ, "COORDINATION_SECRET_KEY": os.urandom(32).hex()}
     server_log = workdir / "server.log"
     with open(server_log, "wb") as log:
         server = subprocess.Popen(
@@ -126,7 +126,7 @@ def run_load(
             locust = subprocess.run(
                 [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"),
                  "--headless", "--host", base, "--users", str(users),
-                 "--spawn-rate", str(max(1, users // 5)), "--run-time", f"{seconds}s",
+                 "--spawn-rate", str(max(10, users // 5)), "--run-time", f"{seconds}s",
                  "--stop-timeout", "10", "--csv", str(prefix), "--only-summary",
                  "--reset-stats",
                  "--loglevel", "WARNING", "--exit-code-on-error", "0",
@@ -155,11 +155,11 @@ def run_load(
     result.locked_messages = server_text.count("database is locked")
     if "Traceback" in server_text:
         result.problems.append(f"the server logged a traceback (see {server_log})")
-    acknowledged = read_acks(acks)
-    result.acknowledged_writes = len(acknowledged)
-    if not acknowledged:
+    events = read_acks(acks)
+    result.acknowledged_writes = len(acknowledged(events))
+    if not result.acknowledged_writes:
         result.problems.append("no write was acknowledged")
-    result.problems += verify(url, acknowledged)
+    result.problems += verify(url, events)
     (workdir / "result.json").write_text(json.dumps(asdict(result), indent=1))
     return result
 

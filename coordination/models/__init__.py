@@ -71,3 +71,4 @@ __all__ = [
 
 # The audit listener must be registered whenever the models are in use.
 import coordination.audit  # noqa: E402, F401
+import coordination.storable  # noqa: E402, F401

@@ -30,6 +30,7 @@ from coordination.models import (
     Theme,
 )
 from coordination.services.reference import find_area, find_country
+from coordination.storable import check_storable
 
 E = TypeVar("E", bound=Enum)
 
@@ -114,6 +115,7 @@ def to_text(
         return None
     if max_length is not None and len(text) > max_length:
         raise ValidationError({field: f"is {len(text)} characters long; the limit is {max_length}"})
+    check_storable(text, field)
     return text
 
 

@@ -167,7 +167,7 @@ def test_cli_write_to_a_read_only_database_is_a_clear_error(sqlite_file):
 
 def _logged_in_pair(path: Path, ro_url: str) -> tuple[object, object]:
     """A client logged in on a writable app, and one using its session on ``ro_url``."""
-    secret = "fault-tests-secret"
+    secret = os.urandom(32).hex()
     writable = create_app(
         {"TESTING": True, "SECRET_KEY": secret, "DATABASE_URL": f"sqlite:///{path}"}
     )
@@ -296,7 +296,7 @@ def test_postgres_restart_fails_requests_cleanly_and_the_app_recovers(ready_url,
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "COORDINATION_SECRET_KEY": "restart-test-secret"}
+    env = {**os.environ, "COORDINATION_SECRET_KEY": os.urandom(32).hex()}
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-c", "from admin.cli import main; main()", "serve",

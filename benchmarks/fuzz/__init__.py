@@ -1,0 +1,1 @@
+"""Coverage-guided fuzzing harnesses (atheris); run by hand, not in CI."""
