@@ -57,8 +57,12 @@ DETAIL_VIEWS = ["organisation", "intervention", "indicator", "indicatorperiod"]
 # Pages being built elsewhere: browsed when the server has them (404 means not yet).
 OPTIONAL_PATHS = [
     "/admin/logframe/",
-    "/admin/results/logframe/",
+    "/admin/logframe/1/",  # the demo project's logframe, as drawn for the users above
+    "/admin/logframe/1/iptt",
+    "/admin/overlaps/",
+    "/admin/coverage/",
     "/admin/calendar/",
+    "/admin/calendar/all.ics",
 ]
 
 _roles = itertools.cycle(PLAN["readers"].items())
