@@ -8,9 +8,15 @@ from typing import Any
 
 import click
 
-from coordination.commands import database_option, open_engine, reports_errors, transaction
+from coordination.commands import (
+    database_option,
+    open_engine,
+    progress,
+    reports_errors,
+    transaction,
+)
 from coordination.interop.hxl3w import MAX_FILE_BYTES
-from coordination.services.threew import export_3w, import_3w
+from coordination.services.threew import export_3w, import_3w, threew_rows
 
 __all__ = ["COMMANDS", "threew"]
 
@@ -99,15 +105,19 @@ def export_command(fmt: str | None, output: Path | None, database: str | None) -
     engine = open_engine(database)
     try:
         with transaction(engine) as session:
-            data = export_3w(session, fmt)
+            rows = threew_rows(session)
+            with progress(rows, length=len(rows), label="exporting") as bar:
+                data = export_3w(session, fmt, rows=bar)
     finally:
         engine.dispose()
+    counted = f"{len(rows):,} intervention{'' if len(rows) == 1 else 's'}"
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+        click.echo(f"exported {counted}", err=True)
     else:
         output.write_bytes(data)
-        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
+        click.echo(f"exported {counted} to {output} ({len(data):,} bytes)", err=True)
 
 
 COMMANDS = [threew]

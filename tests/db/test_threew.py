@@ -353,6 +353,7 @@ def test_cli_import_export_round_trip(db_url, tmp_path, session, orgs):
     out = tmp_path / "3w.xlsx"
     exported = run(["3w", "export", "-o", str(out), "--database", db_url])
     assert exported.exit_code == 0, exported.output
+    assert exported.stderr.startswith(f"exported 1 intervention to {out} (")
     assert read_3w(out.read_bytes(), out.name).records[0].values["code"] == "C-1"
     csv_out = run(["3w", "export", "--format", "csv", "--database", db_url])
     assert csv_out.stdout.startswith("\ufeffActivity code,") or csv_out.stdout.startswith(
