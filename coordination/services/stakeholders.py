@@ -113,6 +113,16 @@ def create_organisation(
     return organisation
 
 
+def _iati_type_code(value: Any) -> int:
+    """The IATI organisation-type code given as a number or digits; -1 when it is not one
+    (a fraction, infinity, NaN or text would otherwise be cut, or crash ``int``)."""
+    try:
+        code = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return -1
+    return code if isinstance(value, str) or code == value else -1
+
+
 def update_organisation(
     session: Session, organisation: Organisation, **changes: Any
 ) -> Organisation:
@@ -193,10 +203,7 @@ def _apply_organisation(
     except ValidationError as error:
         problems.collect(error)
     if iati_type is not UNSET and iati_type is not None:
-        try:
-            iati_type = int(iati_type)
-        except (TypeError, ValueError):
-            iati_type = -1
+        iati_type = _iati_type_code(iati_type)
         if iati_type not in IATI_ORGANISATION_TYPES:
             known = ", ".join(str(code) for code in IATI_ORGANISATION_TYPES)
             problems.add("iati_type", f"unknown IATI organisation type; use one of {known}")

@@ -239,7 +239,11 @@ def test_serve_hands_the_database_to_the_app_and_waitress(db_url, fake_server):
         build_cli(), ["serve", "--database", db_url, "--port", "8123", "--threads", "4"]
     )
     assert result.exit_code == 0, result.output
-    assert fake_server["config"] == {"DATABASE_URL": db_url}
+    config = fake_server["config"]
+    engine = config.pop("SQLALCHEMY_ENGINES")["default"]
+    assert config == {"DATABASE_URL": db_url}
+    # one pooled connection per waitress thread, so no request waits for a connection
+    assert engine["url"] == db_url and engine["pool_size"] == 4
     assert fake_server["served"] == ("the app", {"host": "127.0.0.1", "port": 8123, "threads": 4})
 
 
@@ -280,10 +284,10 @@ def test_demo_serves_with_the_demo_flag(tmp_path, fake_server):
     path = tmp_path / "d.sqlite"
     result = CliRunner().invoke(build_cli(), ["demo", "--database", str(path)])
     assert result.exit_code == 0, result.output + result.stderr
-    assert fake_server["config"] == {
-        "DATABASE_URL": f"sqlite:///{Path(path).resolve()}",
-        "DEMO": True,
-    }
+    config = fake_server["config"]
+    url = f"sqlite:///{Path(path).resolve()}"
+    assert config.pop("SQLALCHEMY_ENGINES")["default"]["url"] == url
+    assert config == {"DATABASE_URL": url, "DEMO": True}
     assert fake_server["served"][1]["port"] == 5000
 
 

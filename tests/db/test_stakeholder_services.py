@@ -1,4 +1,5 @@
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -39,6 +40,16 @@ def test_organisation_takes_constituency_and_iati_type_from_its_type(session):
         iati_type=60,
     )
     assert (chosen.constituency, chosen.iati_type) == (Constituency.WORKERS, 60)
+
+
+@pytest.mark.parametrize("code", [Decimal("Infinity"), Decimal("NaN"), Decimal("21.5"), "21a"])
+def test_an_iati_type_that_is_not_a_whole_code_is_a_field_error(session, code):
+    # Infinity crashed int(); 21.5 was silently cut to 21.
+    organisation = create_organisation(session, name="Union", acronym="U1", stakeholder_type="ngo")
+    with pytest.raises(ValidationError) as refused:
+        update_organisation(session, organisation, iati_type=code)
+    assert "iati_type" in refused.value.errors
+    assert organisation.iati_type == 21  # the NGO default, unchanged
 
 
 def test_changing_the_type_rederives_defaults_but_keeps_chosen_values(session):
