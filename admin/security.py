@@ -192,7 +192,9 @@ def _security_headers(response: Response) -> Response:
     # A page may ask for less (feeds at secret URLs send no referrer at all).
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers["X-Frame-Options"] = "DENY"
-    if current_user and current_user.is_authenticated:
+    # The session cookie says who is logged in without loading the account: this hook
+    # also runs on the 503 page, when the database is gone.
+    if session.get("_user_id") is not None:
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 
