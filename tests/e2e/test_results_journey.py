@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordination.db import make_engine
-from coordination.models import Indicator
+from coordination.models import Indicator, Result
 from tests.e2e.conftest import screenshot
 
 PROJECT = "DW-GARMENT-ASIA"
@@ -54,6 +54,32 @@ def test_manager_reads_the_logframe_and_approves_an_update(page_as):
     assert page.locator(".alert-success").inner_text().count(f"#{update_id}") == 1
     assert page.locator("#update-queue tbody tr[data-update]").count() == waiting - 1
     screenshot(page, "results-queue-manager")
+
+
+def test_manager_adds_an_output_and_finds_it_in_the_logframe(page_as, demo_database):
+    engine = make_engine(demo_database)
+    try:
+        with Session(engine) as session:
+            outcome = session.scalar(
+                select(Result).where(Result.level == "outcome").order_by(Result.code)
+            )
+            project_id, outcome_id = outcome.project_id, outcome.id
+    finally:
+        engine.dispose()
+    page = page_as("manager")
+    page.goto("/admin/result/new/")
+    # Select2 hides the selects it decorates: choose on the underlying <select>.
+    page.select_option("select[name=project]", str(project_id), force=True)
+    page.select_option("select[name=parent]", str(outcome_id), force=True)
+    page.select_option("select[name=level]", "output", force=True)
+    page.fill("input[name=code]", "9.9.9")
+    page.fill("input[name=title]", "Buyer engagement guide published")
+    page.click("form input[type=submit][value='Save']")
+    page.wait_for_load_state()
+    assert page.locator(".alert-success").count() == 1
+    page.goto(f"/admin/logframe/{project_id}/")
+    assert page.get_by_text("Buyer engagement guide published").count() == 1
+    screenshot(page, "results-logframe-new-output")
 
 
 def test_manager_returns_an_update_with_a_reason(page_as):
