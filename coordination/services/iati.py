@@ -69,6 +69,7 @@ from coordination.services.results import (
     check_period_dates,
     create_indicator,
     create_result,
+    replace_category_targets,
 )
 from coordination.services.stakeholders import create_organisation
 from coordination.text import fold
@@ -1400,16 +1401,7 @@ class _Importer:
                             total,
                             comment,
                         )
-                        current = {t.category_id: t for t in period.targets}
-                        kept = []
-                        for row in rows:
-                            old = current.get(row.category.id)
-                            if old is None:
-                                kept.append(row)
-                            else:
-                                old.target_value = row.target_value
-                                kept.append(old)
-                        period.targets = kept
+                        replace_category_targets(period, rows)
                         self.count("period", False, True)
                 else:
                     self.count("period", False, False)

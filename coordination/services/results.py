@@ -381,17 +381,23 @@ def update_period(
     with _audited(session, actor, reason or "targets changed"):
         period.target_value = total
         period.comment = comment
-        existing = {t.category_id: t for t in period.targets}
-        kept = []
-        for row in rows:
-            current = existing.get(row.category.id)
-            if current is None:
-                kept.append(row)
-            else:
-                current.target_value = row.target_value
-                kept.append(current)
-        period.targets = kept
+        replace_category_targets(period, rows)
     return period
+
+
+def replace_category_targets(period: IndicatorPeriod, rows: Sequence[PeriodTarget]) -> None:
+    """Give the period these category targets, updating the rows it already has (so an
+    unchanged category writes nothing) and dropping categories no longer given."""
+    existing = {t.category_id: t for t in period.targets}
+    kept = []
+    for row in rows:
+        current = existing.get(row.category.id)
+        if current is None:
+            kept.append(row)
+        else:
+            current.target_value = row.target_value
+            kept.append(current)
+    period.targets = kept
 
 
 def _check_target(indicator: Indicator, value: Decimal | None, field: str) -> None:
