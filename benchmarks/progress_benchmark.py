@@ -181,7 +181,7 @@ def main() -> None:
 
         def progress_json() -> str:
             with Session(engine) as session:
-                (project,) = load_progress_snapshot(session, [CODE])
+                (project,) = load_progress_snapshot(session, [CODE], detail="figures")
             items = [p.as_dict() for p in project_progress(project, today=date(2024, 6, 30))]
             return json.dumps({"indicators": items})
 

@@ -537,7 +537,7 @@ class LogframeView(RoleRules, BaseView):
 
     def _progress(self, project_id: int) -> tuple[Project, Any, list[IndicatorProgress]]:
         project = self._project(project_id)
-        (data,) = load_progress_snapshot(db.session, [project.code])
+        (data,) = load_progress_snapshot(db.session, [project.code], detail="series")
         return project, data, project_progress(data, today=date.today())
 
     def _audit(self, indicator: Indicator, updates: list[IndicatorUpdate]) -> list[AuditEntry]:

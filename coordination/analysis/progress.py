@@ -4,6 +4,11 @@ The snapshot (:class:`ProjectData` and friends) holds only *approved* actuals; t
 loader in :mod:`coordination.services.results` builds it with a fixed number of
 queries. Everything here is arithmetic on frozen dataclasses.
 
+The figures of a series of periods depend only on a few sums and on its last
+values: :class:`Series`. :func:`summarise` computes one from periods; the loader can
+instead compute it in SQL (one row per indicator and per category instead of one
+per period), and the rules below then apply unchanged to either.
+
 Rules
 -----
 Figures of an indicator (``indicator_figures``):
@@ -45,6 +50,7 @@ __all__ = [
     "PeriodData",
     "ProjectData",
     "ResultData",
+    "Series",
     "Thresholds",
     "elapsed_share",
     "indicator_figures",
@@ -54,6 +60,7 @@ __all__ = [
     "rollup_programme",
     "rollup_results",
     "status_for",
+    "summarise",
 ]
 
 ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA = "on track", "at risk", "off track", "no data"
@@ -88,6 +95,32 @@ class PeriodData:
 
 
 @dataclass(frozen=True)
+class Series:
+    """What progress needs to know of a series of (target, approved actual) pairs.
+
+    An actual *counts* (``reported``) when it has a value; for a percentage, when it
+    has a numerator and a non-zero denominator. The ``latest_*`` fields belong to the
+    last period, in period order, whose actual counts; ``last_target`` to the last
+    period that has a target.
+    """
+
+    target_sum: float | None = None  # None when no period has a target
+    last_target: float | None = None
+    actuals: int = 0  # periods with an approved actual, counting or not
+    reported: int = 0
+    value_sum: float = 0.0
+    numerator_sum: float = 0.0
+    denominator_sum: float = 0.0
+    latest_target: float | None = None
+    latest_value: float | None = None
+    latest_numerator: float | None = None
+    latest_denominator: float | None = None
+
+
+NO_PERIODS = Series()
+
+
+@dataclass(frozen=True)
 class IndicatorData:
     code: str
     title: str
@@ -105,6 +138,10 @@ class IndicatorData:
     currency: str | None = None
     project_code: str = ""
     id: int | None = None
+    # Set by a loader that computed the series in SQL; None: computed from periods.
+    series: Series | None = None
+    category_series: Mapping[Category, Series] | None = None
+    pending: int | None = None  # updates waiting; None: the sum over periods
 
 
 @dataclass(frozen=True)
@@ -241,47 +278,87 @@ def progress_ratio(
     return (actual - base) / (target - base)
 
 
-def _figures(
-    measure: str,
-    aggregation: str,
-    baseline: float | None,
-    periods: Sequence[tuple[float | None, Actual | None]],
-) -> Figures:
-    """Figures from (target, approved actual) pairs in period order."""
+def summarise(measure: str, periods: Sequence[tuple[float | None, Actual | None]]) -> Series:
+    """The :class:`Series` of (target, approved actual) pairs given in period order.
+
+    >>> s = summarise("unit", [(100, Actual(80)), (100, Actual(None)), (120, None)])
+    >>> s.target_sum, s.last_target, s.actuals, s.reported, s.value_sum, s.latest_target
+    (320, 120, 2, 1, 80, 100)
+    """
+    targets = [t for t, _ in periods if t is not None]
+    actuals = [(t, a) for t, a in periods if a is not None]
+    reported = [(t, a) for t, a in actuals if _value(measure, a) is not None]
+    latest_target, latest = reported[-1] if reported else (None, Actual())
+    return Series(
+        target_sum=sum(targets) if targets else None,
+        last_target=targets[-1] if targets else None,
+        actuals=len(actuals),
+        reported=len(reported),
+        value_sum=sum(a.value or 0.0 for _, a in reported),
+        numerator_sum=sum(a.numerator or 0.0 for _, a in reported),
+        denominator_sum=sum(a.denominator or 0.0 for _, a in reported),
+        latest_target=latest_target,
+        latest_value=latest.value,
+        latest_numerator=latest.numerator,
+        latest_denominator=latest.denominator,
+    )
+
+
+def _figures(measure: str, aggregation: str, baseline: float | None, series: Series) -> Figures:
+    """Figures of a series under the indicator's measure and aggregation rule."""
     if measure == "qualitative":
-        return Figures(None, None, None, periods_reported=sum(1 for _, a in periods if a))
-    reported = [(t, a) for t, a in periods if a is not None and _value(measure, a) is not None]
+        return Figures(None, None, None, periods_reported=series.actuals)
+    if not series.reported:
+        target = None if aggregation == "latest" else _cumulative_target(measure, series)
+        return Figures(baseline, target, None)
     if aggregation == "latest":
-        if not reported:
-            return Figures(baseline, None, None)
-        target, actual = reported[-1]
+        latest = Actual(series.latest_value, series.latest_numerator, series.latest_denominator)
         return Figures(
             baseline,
-            target,
-            _value(measure, actual),
-            actual.numerator,
-            actual.denominator,
-            len(reported),
+            series.latest_target,
+            _value(measure, latest),
+            series.latest_numerator,
+            series.latest_denominator,
+            series.reported,
         )
     if measure == "percentage":
-        targets = [t for t, _ in periods if t is not None]
-        numerator = sum(a.numerator or 0.0 for _, a in reported) if reported else None
-        denominator = sum(a.denominator or 0.0 for _, a in reported) if reported else None
         return Figures(
             baseline,
-            targets[-1] if targets else None,
-            _percent(numerator, denominator),
-            numerator,
-            denominator,
-            len(reported),
+            series.last_target,
+            _percent(series.numerator_sum, series.denominator_sum),
+            series.numerator_sum,
+            series.denominator_sum,
+            series.reported,
         )
-    targets = [t for t, _ in periods if t is not None]
     return Figures(
-        baseline,
-        sum(targets) if targets else None,
-        sum(a.value or 0.0 for _, a in reported) if reported else None,
-        periods_reported=len(reported),
+        baseline, series.target_sum, series.value_sum, periods_reported=series.reported
     )
+
+
+def _cumulative_target(measure: str, series: Series) -> float | None:
+    # A percentage is a level: its life-of-project target is the last one set.
+    return series.last_target if measure == "percentage" else series.target_sum
+
+
+def _total_series(indicator: IndicatorData) -> Series:
+    if indicator.series is not None:
+        return indicator.series
+    return summarise(indicator.measure, [(p.target, p.actual) for p in indicator.periods])
+
+
+def _category_series(indicator: IndicatorData, key: Category) -> Series:
+    if indicator.category_series is not None:
+        return indicator.category_series.get(key, NO_PERIODS)
+    return summarise(
+        indicator.measure,
+        [(p.category_targets.get(key), p.category_actuals.get(key)) for p in indicator.periods],
+    )
+
+
+def _pending(indicator: IndicatorData) -> int:
+    if indicator.pending is not None:
+        return indicator.pending
+    return sum(p.pending for p in indicator.periods)
 
 
 def indicator_figures(indicator: IndicatorData) -> Figures:
@@ -296,10 +373,7 @@ def indicator_figures(indicator: IndicatorData) -> Figures:
     Figures(baseline=0, target=300, actual=150, numerator=None, denominator=None, periods_reported=2)
     """
     return _figures(
-        indicator.measure,
-        indicator.aggregation,
-        indicator.baseline,
-        [(p.target, p.actual) for p in indicator.periods],
+        indicator.measure, indicator.aggregation, indicator.baseline, _total_series(indicator)
     )
 
 
@@ -343,10 +417,7 @@ def _category_progress(indicator: IndicatorData) -> dict[str, dict[str, Category
                 indicator.measure,
                 indicator.aggregation,
                 baseline,
-                [
-                    (p.category_targets.get(key), p.category_actuals.get(key))
-                    for p in indicator.periods
-                ],
+                _category_series(indicator, key),
             )
             result[dimension][category] = CategoryProgress(
                 figures.target,
@@ -375,7 +446,7 @@ def indicator_progress(
         expected=expected,
         status=status_for(progress, expected, thresholds),
         disaggregations=_category_progress(indicator),
-        pending=sum(p.pending for p in indicator.periods),
+        pending=_pending(indicator),
     )
 
 
@@ -525,7 +596,7 @@ def rollup_programme(
                 expected=expected,
                 status=status_for(progress, expected, thresholds),
                 disaggregations=disaggregations,
-                pending=sum(p.pending for _, i in members for p in i.periods),
+                pending=sum(_pending(i) for _, i in members),
             )
         )
     return combined
@@ -548,10 +619,7 @@ def _combine_categories(
                         indicator.measure,
                         indicator.aggregation,
                         indicator.category_baselines.get(key),
-                        [
-                            (p.category_targets.get(key), p.category_actuals.get(key))
-                            for p in indicator.periods
-                        ],
+                        _category_series(indicator, key),
                     )
                 )
     result: dict[str, dict[str, CategoryProgress]] = {}

@@ -80,7 +80,9 @@ def progress(
     engine = open_engine(database)
     try:
         with Session(engine) as session:
-            projects = load_progress_snapshot(session, list(project_codes) or None)
+            projects = load_progress_snapshot(
+                session, list(project_codes) or None, detail="figures"
+            )
     finally:
         engine.dispose()
     if rollup:

@@ -13,7 +13,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coordination.db import Base, UTCDateTime
@@ -245,6 +253,9 @@ class IndicatorUpdate(ReprMixin, Timestamped, Versioned, Base):
             "numerator IS NULL OR denominator IS NULL OR numerator <= denominator",
             name="numerator_within_denominator",
         ),
+        # Finds the approved update that counts for a period (the last one reviewed)
+        # with one index seek and no sort: see coordination.services.results.
+        Index("ix_indicator_update_counting", "period_id", "status", "reviewed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
