@@ -140,11 +140,12 @@ def sparkline(series: Sequence[SeriesPoint], width: int = 90, height: int = 22) 
     scale = (height - 2) / ((top - bottom) or 1.0)
     count = len(series)
     step = (width - 2) / (count - 1) if count > 1 else 0.0
-    xs = [round(1 + i * step, 1) if count > 1 else width / 2 for i in range(count)]
+    # Formatted once to one decimal (cheaper than round() per point on a big logframe).
+    xs = [f"{1 + i * step if count > 1 else width / 2:.1f}" for i in range(count)]
 
     def points(values: list[float | None]) -> list[str]:
         return [
-            f"{x},{round(1 + scale * (top - v), 1)}"
+            f"{x},{1 + scale * (top - v):.1f}"
             for x, v in zip(xs, values, strict=True)
             if v is not None
         ]
