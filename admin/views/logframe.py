@@ -59,7 +59,7 @@ from coordination.models import (
     Project,
     Result,
 )
-from coordination.services.results import load_progress_snapshot
+from coordination.services.results import Detail, load_progress_snapshot
 from coordination.vocab import ResultLevel, UpdateStatus, UserRole
 
 __all__ = ["LogframeView", "may_report_on", "reportable_indicator_ids", "sparkline"]
@@ -383,7 +383,8 @@ class LogframeView(RoleRules, BaseView):
 
     @expose("/<int:project_id>/")
     def logframe(self, project_id: int) -> str:
-        project, data, progress = self._progress(project_id)
+        # Totals only: the logframe shows no disaggregation.
+        project, data, progress = self._progress(project_id, detail="series")
         summary = rollup_results(data.results, progress)
         by_result: dict[str, list[IndicatorProgress]] = defaultdict(list)
         for item in progress:
@@ -536,9 +537,11 @@ class LogframeView(RoleRules, BaseView):
             abort(404)
         return project
 
-    def _progress(self, project_id: int) -> tuple[Project, Any, list[IndicatorProgress]]:
+    def _progress(
+        self, project_id: int, detail: Detail = "periods"
+    ) -> tuple[Project, Any, list[IndicatorProgress]]:
         project = self._project(project_id)
-        (data,) = load_progress_snapshot(db.session, [project.code], detail="series")
+        (data,) = load_progress_snapshot(db.session, [project.code], detail=detail)
         return project, data, project_progress(data, today=date.today())
 
     def _audit(self, indicator: Indicator, updates: list[IndicatorUpdate]) -> list[AuditEntry]:

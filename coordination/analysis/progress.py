@@ -330,9 +330,7 @@ def _figures(measure: str, aggregation: str, baseline: float | None, series: Ser
             series.denominator_sum,
             series.reported,
         )
-    return Figures(
-        baseline, series.target_sum, series.value_sum, periods_reported=series.reported
-    )
+    return Figures(baseline, series.target_sum, series.value_sum, periods_reported=series.reported)
 
 
 def _cumulative_target(measure: str, series: Series) -> float | None:

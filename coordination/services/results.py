@@ -60,6 +60,7 @@ from coordination.vocab import (
 )
 
 __all__ = [
+    "Detail",
     "add_dimension",
     "approve_update",
     "create_indicator",
@@ -729,9 +730,10 @@ def _collector_paused() -> Iterator[None]:
 # How much of each indicator the snapshot holds:
 # - "periods": every period with its targets and latest approved actual, per category too
 #   (indicator tracking table, reports, indicator pages);
-# - "series": each period's total target and actual only (sparklines), the figures of the
-#   totals and of each category computed in SQL (logframe page);
-# - "figures": no periods, only the figures computed in SQL (``coordination progress``).
+# - "series": each period's total target and actual, no disaggregation (logframe page:
+#   progress, status and sparklines);
+# - "figures": no periods; the figures of the totals and of each category computed by
+#   the database (``coordination progress``).
 Detail = Literal["periods", "series", "figures"]
 
 
@@ -754,10 +756,11 @@ def _load_snapshot(
     With ``detail="periods"``, nine SELECTs whatever the number of indicators:
     projects, results, indicators, categories, periods, category targets, approved
     updates, their category values, and a count of updates still waiting. Only the
-    latest approved update of each period becomes its actual. With "series" or
-    "figures", the database reduces the periods of each indicator and of each of its
-    categories to a :class:`Series` (two grouped SELECTs), so no per-category row
-    reaches Python. Numbers are cast to floats in SQL: converting tens of thousands
+    latest approved update of each period becomes its actual. With "series", one
+    SELECT of the periods' totals replaces the last five, and indicators carry no
+    dimensions. With "figures", the database reduces the periods of each indicator
+    and of each of its categories to a :class:`Series` (one statement), so no period
+    row reaches Python. Numbers are cast to floats in SQL: converting tens of thousands
     of Decimals in Python would cost more than the queries.
     """
     # Core execution: plain rows, none of the ORM's per-row bookkeeping.
@@ -824,10 +827,9 @@ def _load_snapshot(
         .order_by(IndicatorDimension.position, DimensionCategory.position)
     ).all()
     category_key = {c.id: (c.dimension, c.name) for c in categories}
-    summarised = detail != "periods"
+    summarised = detail == "figures"
     series: dict[int, Series] = {}
     category_series: dict[int, dict[tuple[str, str], Series]] = {}
-    pending: dict[int, int] = {}
     if summarised:
         if connection.dialect.name == "postgresql":
             # The planner prices the correlated seeks high enough to JIT-compile the
@@ -835,7 +837,8 @@ def _load_snapshot(
             connection.exec_driver_sql("SET LOCAL jit = off")
         owners = {c.id: (c.indicator_id, category_key[c.id]) for c in categories}
         series, category_series = _series(connection, indicator_scope, owners)
-        pending = _pending_by_indicator(connection, indicator_scope)
+    per_indicator = detail != "periods"  # pending counts per indicator, not per period
+    pending = _pending_by_indicator(connection, indicator_scope) if per_indicator else {}
     if detail == "periods":
         periods_by_indicator = _periods(connection, indicator_scope, category_key)
     elif detail == "series":
@@ -865,7 +868,11 @@ def _load_snapshot(
                 ascending=i.ascending,
                 baseline=i[8],
                 periods=tuple(periods_by_indicator.get(i.id, [])),
-                dimensions=tuple((d, tuple(c)) for d, c in dims.get(i.id, {}).items()),
+                dimensions=(
+                    ()
+                    if detail == "series"
+                    else tuple((d, tuple(c)) for d, c in dims.get(i.id, {}).items())
+                ),
                 category_baselines=baselines.get(i.id, {}),
                 result_code=result.code,
                 result_title=result.title,
@@ -875,7 +882,7 @@ def _load_snapshot(
                 project_code=project.code,
                 series=series.get(i.id, NO_PERIODS) if summarised else None,
                 category_series=category_series.get(i.id, {}) if summarised else None,
-                pending=pending.get(i.id, 0) if summarised else None,
+                pending=pending.get(i.id, 0) if per_indicator else None,
             )
         )
     results_by_project: dict[int, list[ResultData]] = defaultdict(list)
