@@ -76,12 +76,14 @@ from coordination.text import fold
 from coordination.validation import check_date_range
 from coordination.vocab import (
     ActivityStatus,
+    DocumentCategory,
     IndicatorMeasure,
     InterventionType,
     OrganisationRole,
     ResultLevel,
     StakeholderType,
     UpdateStatus,
+    media_type_of,
 )
 
 __all__ = [
@@ -276,36 +278,6 @@ def _logframe(results: Sequence[Any]) -> list[Any]:
     return out
 
 
-_FORMATS = {
-    "pdf": "application/pdf",
-    "doc": "application/msword",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "odt": "application/vnd.oasis.opendocument.text",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-    "csv": "text/csv",
-    "txt": "text/plain",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "zip": "application/zip",
-}
-
-
-def _mime(url: str) -> str:
-    """The IATI FileFormat of a link, from its extension; web pages by default.
-
-    A fixed table rather than :mod:`mimetypes`, whose answers depend on the machine.
-
-    >>> _mime("https://example.org/report.PDF?x=1"), _mime("https://example.org/page")
-    ('application/pdf', 'text/html')
-    """
-    path = url.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
-    extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    return _FORMATS.get(extension, "text/html")
-
-
 def _percentage(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
     if numerator is None or not denominator:
         return None
@@ -401,7 +373,12 @@ def _actual(indicator: Any, row: Any, dimension: tuple[str, str] | None) -> x.Po
         value=x.format_number(value),
         comment=comment,
         documents=[
-            x.Document(url=link, title="Evidence", format=_mime(link), category="A08")
+            x.Document(
+                url=link,
+                title="Evidence",
+                format=media_type_of(link),
+                category=DocumentCategory.RESULTS.value,
+            )
             for link in row.evidence_links or []
         ],
     )
