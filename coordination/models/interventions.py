@@ -90,12 +90,13 @@ class Project(ReprMixin, Timestamped, Versioned, Base):
     )
     themes: Mapped[list[Theme]] = relationship(secondary=project_theme, order_by=Theme.name)
     interventions: Mapped[list[Intervention]] = relationship(back_populates="project")
-    # Ordered by content, not by id, so that an exported file imported elsewhere
-    # exports its documents in the same order again.
+    # Read-only: documents are written through their own records (and audited as such);
+    # a writable collection would also log every added document on the project, and
+    # the audit listener would load it in the middle of a flush. The database deletes
+    # them with the project (ON DELETE CASCADE). Ordered by content, not by id, so that
+    # an exported file imported elsewhere exports its documents in the same order.
     documents: Mapped[list[ProjectDocument]] = relationship(
-        back_populates="project",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
+        viewonly=True,
         order_by=lambda: (ProjectDocument.category, ProjectDocument.title, ProjectDocument.url),
     )
 
@@ -139,7 +140,7 @@ class ProjectDocument(ReprMixin, Timestamped, Versioned, Base):
     document_date: Mapped[date | None]
     description: Mapped[str | None]
 
-    project: Mapped[Project] = relationship(back_populates="documents")
+    project: Mapped[Project] = relationship()
 
 
 class _OrganisationRole(ReprMixin):

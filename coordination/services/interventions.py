@@ -305,6 +305,7 @@ def add_project_document(
     document.project = project
     session.add(document)
     session.flush()
+    _refresh_documents(session, project)
     return document
 
 
@@ -315,12 +316,20 @@ def update_project_document(
     with session.no_autoflush:
         _apply_document(session, document, document.project, changes)
     session.flush()
+    _refresh_documents(session, document.project)
     return document
 
 
 def remove_project_document(session: Session, document: ProjectDocument) -> None:
+    project = document.project
     session.delete(document)
     session.flush()
+    _refresh_documents(session, project)
+
+
+def _refresh_documents(session: Session, project: Project) -> None:
+    """``Project.documents`` is read-only: reload it on next access after a write."""
+    session.expire(project, ["documents"])
 
 
 def check_project_document(session: Session, document: ProjectDocument) -> None:
@@ -400,11 +409,6 @@ def _apply_document(
         if document.id is not None:
             query = query.where(ProjectDocument.id != document.id)
         clash = project.id is not None and session.scalars(query).first() is not None
-        # Also documents added in this session and not yet flushed.
-        clash = clash or any(
-            other is not document and other.url == resolved["url"]
-            for other in project.__dict__.get("documents", ())
-        )
         if clash:
             problems.add("url", f"project {project.code} already links to {resolved['url']}")
     problems.check()
