@@ -6,7 +6,9 @@ show the message under that field and an import can report it for that column.
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from urllib.parse import urlsplit
 
 import pycountry
 from sqlalchemy import func, select
@@ -19,7 +21,10 @@ __all__ = [
     "check_acronym_available",
     "check_currency",
     "check_date_range",
+    "check_language",
+    "check_media_type",
     "check_place",
+    "check_web_address",
 ]
 
 
@@ -79,3 +84,63 @@ def check_place(
                 f"{prefix}area": f"{area.name} is in {area.country_code}, not in {country_code.upper()}"
             }
         )
+
+
+def check_web_address(url: str, field: str = "url") -> None:
+    """An absolute http(s) address with a host: what a reader can open in a browser.
+
+    Other schemes (``javascript:``, ``file:``, ``mailto:``) are refused because links
+    are shown in pages and published to IATI.
+
+    >>> check_web_address("https://www.ilo.org/projects/decent-work")
+    >>> check_web_address("javascript:alert(1)", "evidence_links")
+    Traceback (most recent call last):
+    ...
+    coordination.errors.ValidationError: evidence_links: 'javascript:alert(1)' is not a web address (http:// or https://)
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or any(ch.isspace() for ch in url)
+    ):
+        raise ValidationError({field: f"{url!r} is not a web address (http:// or https://)"})
+
+
+# type "/" subtype, as RFC 6838 allows them (IATI FileFormat is the IANA media type).
+_MEDIA_TYPE = re.compile(
+    r"(application|audio|font|image|message|model|multipart|text|video)"
+    r"/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
+)
+
+
+def check_media_type(value: str, field: str = "format") -> None:
+    """An IANA media type such as ``application/pdf`` (IATI FileFormat), lower case.
+
+    >>> check_media_type("application/pdf")
+    >>> check_media_type("PDF")
+    Traceback (most recent call last):
+    ...
+    coordination.errors.ValidationError: format: 'PDF' is not a media type such as application/pdf or text/html
+    """
+    if not _MEDIA_TYPE.fullmatch(value):
+        raise ValidationError(
+            {field: f"{value!r} is not a media type such as application/pdf or text/html"}
+        )
+
+
+def check_language(code: str | None, field: str = "language") -> None:
+    """A two-letter ISO 639-1 language code (``en``, ``fr``), as IATI asks.
+
+    >>> check_language("en")
+    >>> check_language("eng")
+    Traceback (most recent call last):
+    ...
+    coordination.errors.ValidationError: language: unknown ISO 639-1 language code 'eng'
+    """
+    if code and (len(code) != 2 or pycountry.languages.get(alpha_2=code.lower()) is None):
+        raise ValidationError({field: f"unknown ISO 639-1 language code {code!r}"})

@@ -13,6 +13,7 @@ __all__ = [
     "ActivityStatus",
     "BodyRole",
     "Constituency",
+    "DocumentCategory",
     "IndicatorAggregation",
     "IndicatorMeasure",
     "InterventionType",
@@ -31,6 +32,7 @@ __all__ = [
     "THEMES",
     "UserRole",
     "choices",
+    "media_type_of",
 ]
 
 
@@ -157,6 +159,75 @@ class ActivityStatus(Vocabulary):
     @property
     def is_active(self) -> bool:
         return self in (ActivityStatus.PIPELINE, ActivityStatus.IMPLEMENTATION)
+
+
+class DocumentCategory(Vocabulary):
+    """IATI DocumentCategory codelist, activity-level codes (A) and organisation-level (B).
+
+    Stored and exported as the IATI code itself, upper case ("A08").
+    """
+
+    PROJECT_APPRAISAL = "A01", "A01 Pre- and post-project impact appraisal"
+    OBJECTIVES = "A02", "A02 Objectives / Purpose of activity"
+    BENEFICIARIES = "A03", "A03 Intended ultimate beneficiaries"
+    CONDITIONS = "A04", "A04 Conditions"
+    BUDGET = "A05", "A05 Budget"
+    CONTRACT_SUMMARY = "A06", "A06 Summary information about contract"
+    REVIEW_AND_EVALUATION = "A07", "A07 Review of project performance and evaluation"
+    RESULTS = "A08", "A08 Results, outcomes and outputs"
+    MEMORANDUM = "A09", "A09 Memorandum of understanding"
+    TENDER = "A10", "A10 Tender"
+    CONTRACT = "A11", "A11 Contract"
+    ACTIVITY_WEB_PAGE = "A12", "A12 Activity web page"
+    ANNUAL_REPORT = "B01", "B01 Annual report"
+    INSTITUTIONAL_STRATEGY = "B02", "B02 Institutional strategy paper"
+    COUNTRY_STRATEGY = "B03", "B03 Country strategy paper"
+    AID_ALLOCATION_POLICY = "B04", "B04 Aid allocation policy"
+    PROCUREMENT_POLICY = "B05", "B05 Procurement policy and procedure"
+    INSTITUTIONAL_AUDIT = "B06", "B06 Institutional audit report"
+    COUNTRY_AUDIT = "B07", "B07 Country audit report"
+    EXCLUSIONS_POLICY = "B08", "B08 Exclusions policy"
+    INSTITUTIONAL_EVALUATION = "B09", "B09 Institutional evaluation report"
+    COUNTRY_EVALUATION = "B10", "B10 Country evaluation report"
+    SECTOR_STRATEGY = "B11", "B11 Sector strategy"
+    THEMATIC_STRATEGY = "B12", "B12 Thematic strategy"
+    COUNTRY_MEMORANDUM = "B13", "B13 Country-level memorandum of understanding"
+    EVALUATIONS_POLICY = "B14", "B14 Evaluations policy"
+    GENERAL_TERMS = "B15", "B15 General terms and conditions"
+    ORGANISATION_WEB_PAGE = "B16", "B16 Organisation web page"
+    COUNTRY_WEB_PAGE = "B17", "B17 Country / region web page"
+    SECTOR_WEB_PAGE = "B18", "B18 Sector web page"
+
+
+# IATI FileFormat is the IANA media type; these are the ones a link's extension reveals.
+FILE_FORMATS = {
+    "pdf": "application/pdf",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "csv": "text/csv",
+    "txt": "text/plain",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "zip": "application/zip",
+}
+
+
+def media_type_of(url: str) -> str:
+    """The IATI FileFormat of a link, from its extension; web pages by default.
+
+    A fixed table rather than :mod:`mimetypes`, whose answers depend on the machine.
+
+    >>> media_type_of("https://example.org/report.PDF?x=1"), media_type_of("https://example.org/page")
+    ('application/pdf', 'text/html')
+    """
+    path = url.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+    extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return FILE_FORMATS.get(extension, "text/html")
 
 
 class InterventionType(Vocabulary):

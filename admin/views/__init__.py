@@ -10,7 +10,7 @@ from admin.views.audit import AuditView
 from admin.views.calendar import ActionItemsView, CalendarImportView, CalendarView, FeedView
 from admin.views.coordination import coordination_views
 from admin.views.iati import IatiView
-from admin.views.interventions import InterventionView, ProjectView
+from admin.views.interventions import InterventionView, ProjectDocumentView, ProjectView
 from admin.views.logframe import LogframeView
 from admin.views.meetings import MeetingView
 from admin.views.reference import AreaView, CountryView, TargetGroupView, ThemeView
@@ -31,6 +31,7 @@ from coordination.models import (
     Partnership,
     Person,
     Project,
+    ProjectDocument,
     Result,
     TargetGroup,
     Theme,
@@ -54,6 +55,7 @@ def register_views(admin: Admin) -> None:
         PartnershipView(Partnership, db, name="Partnerships", category=stakeholders),
         BodyView(Body, db, name="Bodies", category=stakeholders),
         ProjectView(Project, db, name="Projects", category=work),
+        ProjectDocumentView(ProjectDocument, db, name="Project documents", category=work),
         InterventionView(Intervention, db, name="Interventions", category=work),
         MeetingView(Meeting, db, name="Meetings", category=work),
         ThreeWView(name="3W import / export", category=work, endpoint="threew", url="3w"),

@@ -9,6 +9,8 @@ from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.model.form import InlineFormAdmin
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length, Optional
 
 from admin.extensions import db
 from admin.forms import PartnerRolesField
@@ -21,11 +23,13 @@ from coordination.models import (
     InterventionPlace,
     Organisation,
     Project,
+    ProjectDocument,
     ProjectOrganisation,
 )
+from coordination.services.interventions import check_project_document
 from coordination.validation import check_currency, check_date_range, check_place
 
-__all__ = ["InterventionView", "ProjectView"]
+__all__ = ["InterventionView", "ProjectDocumentView", "ProjectView"]
 
 AREA_LOOKUP = {"fields": ("name", "code"), "page_size": 20}
 
@@ -114,6 +118,57 @@ class ProjectView(PartnerRoles, CoordinationModelView):
         check_currency(model.currency)
         if model.currency:
             model.currency = model.currency.upper()
+
+
+def _document_link(_view: Any, _context: Any, model: ProjectDocument, _name: str) -> Markup:
+    # Only http(s) addresses are ever stored, so the link cannot run script.
+    return Markup('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>').format(
+        model.url, model.url
+    )
+
+
+class ProjectDocumentView(CoordinationModelView):
+    """Documents published about a project; each is an IATI document-link of its activity."""
+
+    column_list = ("project", "title", "category", "format", "language", "document_date", "url")
+    column_searchable_list = ("title", "url")
+    column_filters = ("project.code", "category", "format", "document_date")
+    column_default_sort = [("project_id", False), ("category", False), ("title", False)]
+    column_labels = {"url": "Address", "document_date": "Date"}
+    column_formatters = {"url": _document_link}
+    column_formatters_detail = {"url": _document_link}
+    form_columns = (
+        "project",
+        "title",
+        "url",
+        "category",
+        "format",
+        "language",
+        "document_date",
+        "description",
+    )
+    form_overrides = {"description": TextAreaField}
+    form_args = {
+        "url": {"label": "Address", "description": "http:// or https:// address of the document"},
+        "category": {"description": "IATI document category"},
+        "language": {"description": "ISO 639-1 code, such as en or fr"},
+        "document_date": {"label": "Date", "description": "when the document was published"},
+    }
+    list_loader_options = (joinedload(ProjectDocument.project),)
+
+    def scaffold_form(self) -> Any:
+        form_class = super().scaffold_form()
+        # Required in the database, optional here: left empty, the service takes it
+        # from the address's extension.
+        form_class.format = StringField(
+            "Format",
+            [Optional(), Length(max=130)],
+            description="media type such as application/pdf; empty: guessed from the address",
+        )
+        return form_class
+
+    def validate_model(self, model: ProjectDocument, is_created: bool) -> None:
+        check_project_document(db.session, model)
 
 
 class InterventionView(PartnerRoles, CoordinationModelView):

@@ -107,7 +107,11 @@ class Document:
     url: str
     title: str
     format: str = "text/html"
-    category: str = "A08"
+    category: str = "A08"  # IATI DocumentCategory; a link may carry several
+    description: str | None = None
+    languages: list[str] = field(default_factory=list)  # ISO 639-1
+    document_date: date | None = None
+    more_categories: list[str] = field(default_factory=list)
     line: int | None = None
 
 
@@ -288,7 +292,13 @@ def _org(parent: etree._Element, tag: str, org: Org, *, role: bool) -> None:
 def _document(parent: etree._Element, doc: Document) -> None:
     element = _sub(parent, "document-link", format=doc.format, url=doc.url)
     _narrative(element, "title", doc.title or doc.url)
-    _sub(element, "category", code=doc.category)
+    _narrative(element, "description", doc.description)
+    for code in [doc.category, *doc.more_categories]:
+        _sub(element, "category", code=code)
+    for language in doc.languages:
+        _sub(element, "language", code=language)
+    if doc.document_date is not None:
+        _sub(element, "document-date", iso_date=doc.document_date.isoformat())
 
 
 def _point(parent: etree._Element, tag: str, point: Point, *, baseline: bool = False) -> None:
@@ -555,19 +565,35 @@ def _bool(raw: str | None) -> bool | None:
     return raw.strip().lower() in ("1", "true")
 
 
-def _documents(parent: etree._Element) -> list[Document]:
+def _documents(
+    parent: etree._Element, problems: list[Problem] | None = None, where: str = ""
+) -> list[Document]:
     out = []
     for element in parent.findall("document-link"):
         url = (element.get("url") or "").strip()
         if not url:
             continue
-        category = element.find("category")
+        categories = [
+            code for c in element.findall("category") if (code := (c.get("code") or "").strip())
+        ] or ["A08"]
         out.append(
             Document(
                 url=url,
                 title=_text(element.find("title")) or url,
-                format=element.get("format") or "text/html",
-                category=category.get("code", "A08") if category is not None else "A08",
+                format=(element.get("format") or "").strip() or "text/html",
+                category=categories[0],
+                more_categories=categories[1:],
+                description=_text(element.find("description")),
+                languages=[
+                    code
+                    for lang in element.findall("language")
+                    if (code := (lang.get("code") or "").strip())
+                ],
+                document_date=_date(
+                    element.find("document-date"),
+                    problems if problems is not None else [],
+                    f"{where} document-link",
+                ),
                 line=element.sourceline,
             )
         )
@@ -748,7 +774,7 @@ def _parse_activity(element: etree._Element, problems: list[Problem]) -> Activit
             continue
         currency = value_element.get("currency") if value_element is not None else None
         activity.budgets.append((b.get("type") or "1", start, end, value, currency))
-    activity.documents = _documents(element)
+    activity.documents = _documents(element, problems, where)
     for r in element.findall("related-activity"):
         activity.related.append(((r.get("type") or "").strip(), (r.get("ref") or "").strip()))
     for index, r in enumerate(element.findall("result"), start=1):

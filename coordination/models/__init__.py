@@ -8,6 +8,7 @@ from coordination.models.interventions import (
     InterventionOrganisation,
     InterventionPlace,
     Project,
+    ProjectDocument,
     ProjectOrganisation,
 )
 from coordination.models.meetings import (
@@ -61,6 +62,7 @@ __all__ = [
     "PeriodTarget",
     "Person",
     "Project",
+    "ProjectDocument",
     "ProjectOrganisation",
     "Result",
     "TargetGroup",

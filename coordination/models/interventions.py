@@ -22,7 +22,12 @@ from coordination.db import Base
 from coordination.models._columns import ReprMixin, Timestamped, Versioned, vocabulary
 from coordination.models.organisations import Organisation
 from coordination.models.reference import Area, Country, TargetGroup, Theme
-from coordination.vocab import ActivityStatus, InterventionType, OrganisationRole
+from coordination.vocab import (
+    ActivityStatus,
+    DocumentCategory,
+    InterventionType,
+    OrganisationRole,
+)
 
 if TYPE_CHECKING:
     from coordination.models.results import Result
@@ -32,6 +37,7 @@ __all__ = [
     "InterventionOrganisation",
     "InterventionPlace",
     "Project",
+    "ProjectDocument",
     "ProjectOrganisation",
 ]
 
@@ -84,6 +90,15 @@ class Project(ReprMixin, Timestamped, Versioned, Base):
     )
     themes: Mapped[list[Theme]] = relationship(secondary=project_theme, order_by=Theme.name)
     interventions: Mapped[list[Intervention]] = relationship(back_populates="project")
+    # Read-only: documents are written through their own records (and audited as such);
+    # a writable collection would also log every added document on the project, and
+    # the audit listener would load it in the middle of a flush. The database deletes
+    # them with the project (ON DELETE CASCADE). Ordered by content, not by id, so that
+    # an exported file imported elsewhere exports its documents in the same order.
+    documents: Mapped[list[ProjectDocument]] = relationship(
+        viewonly=True,
+        order_by=lambda: (ProjectDocument.category, ProjectDocument.title, ProjectDocument.url),
+    )
 
     def organisations(self, role: OrganisationRole) -> list[Organisation]:
         return [p.organisation for p in self.participations if p.role == role]
@@ -98,6 +113,34 @@ class Project(ReprMixin, Timestamped, Versioned, Base):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.title}"
+
+
+class ProjectDocument(ReprMixin, Timestamped, Versioned, Base):
+    """A published document about a project (appraisal, evaluation, report, web page).
+
+    Exported as the activity's IATI ``document-link``; an import matches documents by
+    (project, url), which is why a project links to one address only once.
+    """
+
+    __tablename__ = "project_document"
+    __label_attribute__ = "title"
+    __table_args__ = (UniqueConstraint("project_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(2000))
+    category: Mapped[DocumentCategory] = mapped_column(
+        vocabulary(DocumentCategory, "document_category")
+    )
+    format: Mapped[str] = mapped_column(String(130))  # IANA media type (IATI FileFormat)
+    language: Mapped[str | None] = mapped_column(String(2))  # ISO 639-1
+    document_date: Mapped[date | None]
+    description: Mapped[str | None]
+
+    project: Mapped[Project] = relationship()
 
 
 class _OrganisationRole(ReprMixin):

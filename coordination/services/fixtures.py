@@ -155,6 +155,7 @@ _KINDS = (
     "people",
     "projects",
     "results",
+    "documents",
     "partnerships",
     "bodies",
     "body_memberships",
@@ -278,9 +279,10 @@ _SPECS = {
     "people": _spec("name email", "organisation job_title sex active"),
     "projects": _spec(
         "code title",
-        "description budget currency start_date end_date status iati_identifier organisations countries themes results",
+        "description budget currency start_date end_date status iati_identifier organisations countries themes results documents",
     ),
     "results": _spec("code level title", "parent description assumptions"),
+    "documents": _spec("title url category", "format language document_date description"),
     "partnerships": _spec("name type members", "themes countries start_date end_date description"),
     "bodies": _spec("name type", "acronym description convener themes established members"),
     "members": _spec("", "organisation person role since until"),
@@ -541,6 +543,17 @@ class _Checker:
                         item, f"{field}.level", f"a {level} cannot sit under a {codes[str(parent)]}"
                     )
             codes.setdefault(code, level)
+        urls: set[str] = set()
+        for index, document in enumerate(self.listing(item, "documents", data.get("documents"))):
+            field = f"documents[{index}]"
+            if not isinstance(document, dict):
+                self.problem(item, field, "must be a mapping")
+                continue
+            self.keys(item, _SPECS["documents"], document, prefix=f"{field}.")
+            url = str(document.get("url") or "")
+            if url in urls:
+                self.problem(item, f"{field}.url", f"{url!r} is listed twice")
+            urls.add(url)
 
     def check_partnership(self, item: _Item) -> None:
         data = item.data
@@ -713,6 +726,7 @@ class _Writer:
         for item in self.items["projects"]:
             data = dict(item.data)
             results = data.pop("results", None) or []
+            documents = data.pop("documents", None) or []
             roles = data.pop("organisations", None) or {}
             data["organisations"] = [
                 (acronym, role) for role, acronyms in roles.items() for acronym in acronyms or ()
@@ -737,6 +751,15 @@ class _Writer:
                 else:
                     self.call(item, intervention_services.update_result, found, **fields)
                 self.count("results", found is None)
+            linked = {d.url: d for d in project.documents}
+            for document in documents:
+                fields = dict(document)
+                known = linked.get(str(fields.get("url") or "").strip())
+                if known is None:
+                    self.call(item, intervention_services.add_project_document, project, **fields)
+                else:
+                    self.call(item, intervention_services.update_project_document, known, **fields)
+                self.count("documents", known is None)
 
     def partnerships(self) -> None:
         for item in self.items["partnerships"]:

@@ -46,6 +46,7 @@ from coordination.models import (
     Organisation,
     PeriodTarget,
     Project,
+    ProjectDocument,
     ProjectOrganisation,
     Result,
     TargetGroup,
@@ -53,10 +54,12 @@ from coordination.models import (
     UpdateValue,
 )
 from coordination.services.interventions import (
+    add_project_document,
     create_intervention,
     create_project,
     update_intervention,
     update_project,
+    update_project_document,
 )
 from coordination.services.results import (
     _actual_fields,
@@ -73,15 +76,17 @@ from coordination.services.results import (
 )
 from coordination.services.stakeholders import create_organisation
 from coordination.text import fold
-from coordination.validation import check_date_range
+from coordination.validation import check_date_range, check_language, check_media_type
 from coordination.vocab import (
     ActivityStatus,
+    DocumentCategory,
     IndicatorMeasure,
     InterventionType,
     OrganisationRole,
     ResultLevel,
     StakeholderType,
     UpdateStatus,
+    media_type_of,
 )
 
 __all__ = [
@@ -139,7 +144,16 @@ _TYPE_BY_IATI = {
     40: StakeholderType.UN_AGENCY,
     80: StakeholderType.RESEARCH,
 }
-_KINDS = ("organisation", "project", "intervention", "result", "indicator", "period", "actual")
+_KINDS = (
+    "organisation",
+    "project",
+    "document",
+    "intervention",
+    "result",
+    "indicator",
+    "period",
+    "actual",
+)
 
 
 # =========================================================================== export
@@ -276,36 +290,6 @@ def _logframe(results: Sequence[Any]) -> list[Any]:
     return out
 
 
-_FORMATS = {
-    "pdf": "application/pdf",
-    "doc": "application/msword",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "odt": "application/vnd.oasis.opendocument.text",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-    "csv": "text/csv",
-    "txt": "text/plain",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "zip": "application/zip",
-}
-
-
-def _mime(url: str) -> str:
-    """The IATI FileFormat of a link, from its extension; web pages by default.
-
-    A fixed table rather than :mod:`mimetypes`, whose answers depend on the machine.
-
-    >>> _mime("https://example.org/report.PDF?x=1"), _mime("https://example.org/page")
-    ('application/pdf', 'text/html')
-    """
-    path = url.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
-    extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    return _FORMATS.get(extension, "text/html")
-
-
 def _percentage(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
     if numerator is None or not denominator:
         return None
@@ -401,9 +385,26 @@ def _actual(indicator: Any, row: Any, dimension: tuple[str, str] | None) -> x.Po
         value=x.format_number(value),
         comment=comment,
         documents=[
-            x.Document(url=link, title="Evidence", format=_mime(link), category="A08")
+            x.Document(
+                url=link,
+                title="Evidence",
+                format=media_type_of(link),
+                category=DocumentCategory.RESULTS.value,
+            )
             for link in row.evidence_links or []
         ],
+    )
+
+
+def _document_link(document: ProjectDocument) -> x.Document:
+    return x.Document(
+        url=document.url,
+        title=document.title,
+        format=document.format,
+        category=document.category.value,
+        description=document.description,
+        languages=[document.language] if document.language else [],
+        document_date=document.document_date,
     )
 
 
@@ -441,6 +442,7 @@ def _project_activity(
         policy_markers=[_gender_marker(themes, sex)],
         default_currency=project.currency,
         last_updated=project.updated_at,
+        documents=[_document_link(d) for d in project.documents],
         related=[("2", child) for child in children],
     )
     if project.budget is not None and project.start_date and project.end_date:
@@ -733,6 +735,7 @@ def build_activities(
             selectinload(Project.participations).selectinload(ProjectOrganisation.organisation),
             selectinload(Project.countries),
             selectinload(Project.themes),
+            selectinload(Project.documents),
         )
     )
     if interventions:
@@ -1140,7 +1143,85 @@ class _Importer:
             (identifier, "created" if created else "updated" if changed else "unchanged")
         )
         self.projects[identifier] = project
+        self.documents(project, activity, where)
         self.results(project, activity, where)
+
+    # ---------------------------------------------------------------- documents
+
+    def documents(self, project: Project, activity: x.Activity, where: str) -> None:
+        """Activity document-links become the project's documents, matched by address.
+
+        What cannot be stored (another scheme than http(s), no known category) is
+        skipped; documents missing from the file are kept.
+        """
+        existing = {d.url: d for d in project.documents}
+        seen: set[str] = set()
+        for link in activity.documents:
+            here = f"{where} document-link"
+            url = _repaired_url(link.url)
+            if url != link.url:
+                self.skip(link.line, here, f"address {link.url!r} read as {url!r}")
+            if url in seen:
+                self.skip(link.line, here, f"{url} is listed twice; the first is kept")
+                continue
+            seen.add(url)
+            values = self.document_values(link, url, here)
+            if values is None:
+                continue
+            document = existing.get(url)
+            try:
+                if document is None:
+                    document = add_project_document(self.session, project, **values)
+                    existing[url] = document
+                    created, changed = True, True
+                else:
+                    before = _document_state(document)
+                    update_project_document(self.session, document, **values)
+                    created, changed = False, _document_state(document) != before
+            except ValidationError as error:
+                self.skip(link.line, here, f"{error}; ignored")
+                continue
+            self.count("document", created, changed)
+
+    def document_values(self, link: x.Document, url: str, where: str) -> dict[str, Any] | None:
+        codes = [link.category, *link.more_categories]
+        known = [c.upper() for c in codes if c.upper() in _DOCUMENT_CATEGORIES]
+        if not known:
+            self.skip(
+                link.line,
+                where,
+                f"{url}: category {', '.join(codes)} is not a DocumentCategory code; ignored",
+            )
+            return None
+        if len(codes) > 1:
+            self.skip(link.line, where, f"{url}: several categories; {known[0]} is kept")
+        media_type = link.format.strip().lower()
+        try:
+            check_media_type(media_type)
+        except ValidationError:
+            media_type = media_type_of(url)
+            self.skip(link.line, where, f"format {link.format!r} is not a media type; {media_type}")
+        language = None
+        for code in link.languages:
+            try:
+                check_language(code)
+            except ValidationError:
+                self.skip(link.line, where, f"language {code!r} is not ISO 639-1; ignored")
+                continue
+            if language is None:
+                language = code.lower()
+            else:
+                self.skip(link.line, where, f"{url}: several languages; {language} is kept")
+                break
+        return {
+            "title": link.title[:300],
+            "url": url,
+            "category": known[0],
+            "format": media_type,
+            "language": language,
+            "document_date": link.document_date,
+            "description": link.description,
+        }
 
     # ---------------------------------------------------------------- results chain
 
@@ -1554,6 +1635,12 @@ class _Importer:
             ).first()
         )
         assert project is not None
+        if activity.documents:
+            self.skip(
+                activity.documents[0].line,
+                where,
+                "document-links of an intervention are not stored (only a project's); ignored",
+            )
         identifier = activity.identifier
         code = (
             identifier[len(parent_identifier) + 1 :]
@@ -1671,6 +1758,32 @@ class _Importer:
                 if fold(area.name) == fold(location.name):
                     return area
         return None
+
+
+_DOCUMENT_CATEGORIES = {category.value for category in DocumentCategory}
+
+
+def _repaired_url(url: str) -> str:
+    """``http:www.example.org/x`` (as in IATI's own example file) read as ``http://www...``.
+
+    >>> _repaired_url("http:www.example.org/docs/report_en.odt")
+    'http://www.example.org/docs/report_en.odt'
+    >>> _repaired_url("https://www.ilo.org/brief.pdf")
+    'https://www.ilo.org/brief.pdf'
+    """
+    match = re.fullmatch(r"(https?):/{0,1}([^/].*)", url.strip(), flags=re.IGNORECASE)
+    return f"{match.group(1).lower()}://{match.group(2)}" if match else url.strip()
+
+
+def _document_state(document: ProjectDocument) -> tuple[Any, ...]:
+    return (
+        document.title,
+        document.category,
+        document.format,
+        document.language,
+        document.document_date,
+        document.description,
+    )
 
 
 def _project_state(project: Project) -> tuple[Any, ...]:

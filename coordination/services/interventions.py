@@ -25,6 +25,7 @@ from coordination.models import (
     InterventionPlace,
     Organisation,
     Project,
+    ProjectDocument,
     ProjectOrganisation,
     Result,
 )
@@ -45,15 +46,32 @@ from coordination.services._lookup import (
     to_vocabulary,
     unique,
 )
-from coordination.validation import check_currency, check_date_range
-from coordination.vocab import ActivityStatus, InterventionType, OrganisationRole, ResultLevel
+from coordination.validation import (
+    check_currency,
+    check_date_range,
+    check_language,
+    check_media_type,
+    check_web_address,
+)
+from coordination.vocab import (
+    ActivityStatus,
+    DocumentCategory,
+    InterventionType,
+    OrganisationRole,
+    ResultLevel,
+    media_type_of,
+)
 
 __all__ = [
+    "add_project_document",
+    "check_project_document",
     "create_intervention",
     "create_project",
     "create_result",
+    "remove_project_document",
     "update_intervention",
     "update_project",
+    "update_project_document",
     "update_result",
 ]
 
@@ -238,6 +256,164 @@ def _replace_participations(
     for (organisation, role), key in zip(wanted, keys, strict=True):
         if key not in current:
             participations.append(link(organisation=organisation, role=role))
+
+
+# --------------------------------------------------------------------------- documents
+
+_DOCUMENT_FIELDS = (
+    "title",
+    "url",
+    "category",
+    "format",
+    "language",
+    "document_date",
+    "description",
+)
+
+
+def add_project_document(
+    session: Session,
+    project: Any,
+    *,
+    title: str,
+    url: str,
+    category: DocumentCategory | str,
+    format: str | None = None,
+    language: str | None = None,
+    document_date: date | str | None = None,
+    description: str | None = None,
+) -> ProjectDocument:
+    """A document published about ``project`` (row or code), exported as an IATI document-link.
+
+    ``category`` is an IATI DocumentCategory code (``A07``); ``format`` an IANA media
+    type, guessed from the address's extension when left out.
+    """
+    project = to_project(session, project, "project")
+    document = ProjectDocument()
+    values = {
+        "title": title,
+        "url": url,
+        "category": category,
+        "format": format,
+        "language": language,
+        "document_date": document_date,
+        "description": description,
+    }
+    with session.no_autoflush:
+        _apply_document(session, document, project, values)
+    # Attached only once valid: a failed check leaves nothing behind to flush.
+    document.project = project
+    session.add(document)
+    session.flush()
+    _refresh_documents(session, project)
+    return document
+
+
+def update_project_document(
+    session: Session, document: ProjectDocument, **changes: Any
+) -> ProjectDocument:
+    """Change the given fields only. Same keywords as :func:`add_project_document`."""
+    with session.no_autoflush:
+        _apply_document(session, document, document.project, changes)
+    session.flush()
+    _refresh_documents(session, document.project)
+    return document
+
+
+def remove_project_document(session: Session, document: ProjectDocument) -> None:
+    project = document.project
+    session.delete(document)
+    session.flush()
+    _refresh_documents(session, project)
+
+
+def _refresh_documents(session: Session, project: Project) -> None:
+    """``Project.documents`` is read-only: reload it on next access after a write."""
+    session.expire(project, ["documents"])
+
+
+def check_project_document(session: Session, document: ProjectDocument) -> None:
+    """Validate and normalise a document whose fields were set directly (an admin form)."""
+    project = document.project
+    if project is None and document.project_id is not None:
+        project = session.get(Project, document.project_id)
+    if project is None:
+        raise ValidationError({"project": "is required"})
+    _apply_document(
+        session, document, project, {key: getattr(document, key) for key in _DOCUMENT_FIELDS}
+    )
+
+
+def _to_category(value: Any) -> DocumentCategory:
+    if isinstance(value, DocumentCategory):
+        return value
+    code = (to_text(value, "category") or "").upper()
+    if not code:
+        raise ValidationError({"category": "is required"})
+    try:
+        return DocumentCategory(code)
+    except ValueError:
+        raise ValidationError(
+            {
+                "category": f"unknown IATI document category {value!r}; use a DocumentCategory "
+                "code such as A01, A02, A07, A08 or B01"
+            }
+        ) from None
+
+
+def _apply_document(
+    session: Session, document: ProjectDocument, project: Project, values: dict[str, Any]
+) -> None:
+    unknown = set(values) - set(_DOCUMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown document fields: {', '.join(sorted(unknown))}")
+    problems = Problems()
+    resolved: dict[str, Any] = {}
+
+    def attempt(key: str, convert: Any) -> None:
+        if key in values:
+            try:
+                resolved[key] = convert(values[key])
+            except ValidationError as error:
+                problems.collect(error, key)
+
+    def url(value: Any) -> str:
+        text = to_text(value, "url", required=True, max_length=2000) or ""
+        check_web_address(text, "url")
+        return text
+
+    def media_type(value: Any) -> str:
+        text = (to_text(value, "format", max_length=130) or "").lower()
+        if not text:  # left empty: what the address says, else a web page
+            address = resolved.get("url") or document.url
+            return media_type_of(address or "")
+        check_media_type(text, "format")
+        return text
+
+    def language(value: Any) -> str | None:
+        text = to_text(value, "language")
+        check_language(text, "language")
+        return text.lower() if text else None
+
+    attempt("title", lambda v: to_text(v, "title", required=True, max_length=300))
+    attempt("url", url)
+    attempt("category", _to_category)
+    attempt("format", media_type)
+    attempt("language", language)
+    attempt("document_date", lambda v: to_date(v, "document_date"))
+    attempt("description", lambda v: to_text(v, "description"))
+    if resolved.get("url"):
+        query = select(ProjectDocument.id).where(
+            ProjectDocument.project_id == project.id, ProjectDocument.url == resolved["url"]
+        )
+        if document.id is not None:
+            query = query.where(ProjectDocument.id != document.id)
+        clash = project.id is not None and session.scalars(query).first() is not None
+        if clash:
+            problems.add("url", f"project {project.code} already links to {resolved['url']}")
+    problems.check()
+    for key, value in resolved.items():
+        set_if_changed(document, key, value)
 
 
 # --------------------------------------------------------------------------- results

@@ -50,7 +50,7 @@ from coordination.models import (
     UpdateValue,
     User,
 )
-from coordination.validation import check_date_range
+from coordination.validation import check_date_range, check_web_address
 from coordination.vocab import (
     IndicatorAggregation,
     IndicatorMeasure,
@@ -599,8 +599,7 @@ def report_update(
 def _links(links: Sequence[str]) -> list[str]:
     cleaned = [link.strip() for link in links if link and link.strip()]
     for link in cleaned:
-        if not link.lower().startswith(("https://", "http://")):
-            raise ValidationError({"evidence_links": f"{link!r} is not a web address"})
+        check_web_address(link, "evidence_links")
     return cleaned
 
 

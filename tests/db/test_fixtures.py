@@ -18,6 +18,7 @@ from coordination.models import (
     Partnership,
     Person,
     Project,
+    ProjectDocument,
     Result,
     User,
 )
@@ -35,6 +36,7 @@ COUNTED = (
     Organisation,
     Person,
     Project,
+    ProjectDocument,
     Result,
     Partnership,
     Body,
@@ -64,6 +66,7 @@ CORE_TYPES = {  # audited entity type -> fixture summary kind
     "Organisation": "organisations",
     "Person": "people",
     "Project": "projects",
+    "ProjectDocument": "documents",
     "Partnership": "partnerships",
     "Body": "bodies",
     "Intervention": "interventions",
@@ -166,6 +169,14 @@ def test_demo_scenario_is_broad_enough(demo):
     }
     project = demo.scalars(select(Project).where(Project.code == "DW-GARMENT-ASIA")).one()
     assert [o.acronym for o in project.donors] == ["Sida"]
+    # its published documents: project page, brief, progress report, evaluation
+    assert sorted((d.category.value, d.format) for d in project.documents) == [
+        ("A02", "application/pdf"),
+        ("A07", "application/pdf"),
+        ("A08", "application/pdf"),
+        ("A12", "text/html"),
+    ]
+    assert all(d.url.startswith("https://www.ilo.org/") for d in project.documents)
     results = {
         r.code: r for r in demo.scalars(select(Result).where(Result.project_id == project.id))
     }

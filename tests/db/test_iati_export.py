@@ -84,6 +84,63 @@ def test_demo_scenario_exports_valid_iati(session):
     assert measures <= {"1", "2", "5"} and "2" in measures
     # Sectors: DAC codes where the theme is mapped.
     assert {s.get("vocabulary") for s in parent.findall("sector")} == {"1"}
+    # The project's documents, at activity level (result evidence stays in the results).
+    links = parent.findall("document-link")
+    assert sorted(link.find("category").get("code") for link in links) == [
+        "A02",
+        "A07",
+        "A08",
+        "A12",
+    ]
+    assert all(c.find("document-link") is None for c in children)  # interventions have none
+
+
+@needs_schema
+def test_project_documents_become_activity_document_links_in_schema_order(session):
+    from coordination.services.interventions import add_project_document
+
+    project = _project(session, start_date=date(2024, 1, 1))
+    add_project_document(
+        session,
+        project,
+        title="Mid-term evaluation",
+        url="https://www.ilo.org/eval/dw-midterm.pdf",
+        category="A07",
+        language="en",
+        document_date="2025-09-30",
+        description="Independent evaluation of the first half",
+    )
+    add_project_document(
+        session, project, title="Project page", url="https://www.ilo.org/dw", category="A12"
+    )
+    document = export_iati(session, interventions=False)
+    assert x.validate(document) == []
+    activity = etree.fromstring(document).find("iati-activity")
+    tags = [child.tag for child in activity]
+    # after budget, before related-activity and result, as the schema's sequence wants
+    assert tags.index("document-link") > tags.index("activity-date")
+    links = activity.findall("document-link")
+    assert [(link.get("url"), link.get("format")) for link in links] == [
+        ("https://www.ilo.org/eval/dw-midterm.pdf", "application/pdf"),
+        ("https://www.ilo.org/dw", "text/html"),
+    ]
+    evaluation = links[0]
+    assert [child.tag for child in evaluation] == [
+        "title",
+        "description",
+        "category",
+        "language",
+        "document-date",
+    ]
+    assert evaluation.findtext("title/narrative") == "Mid-term evaluation"
+    assert (
+        evaluation.findtext("description/narrative") == "Independent evaluation of the first half"
+    )
+    assert evaluation.find("category").get("code") == "A07"
+    assert evaluation.find("language").get("code") == "en"
+    assert evaluation.find("document-date").get("iso-date") == "2025-09-30"
+    # optional parts are left out, not written empty
+    assert [child.tag for child in links[1]] == ["title", "category"]
 
 
 def test_identifier_is_reporting_org_prefix_plus_code_and_kept_once_published(session):

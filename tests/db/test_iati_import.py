@@ -21,19 +21,22 @@ from coordination.models import (
     Intervention,
     Organisation,
     Project,
+    ProjectDocument,
     ProjectOrganisation,
     Result,
 )
 from coordination.services.fixtures import load_fixtures
 from coordination.services.iati import export_iati, import_iati
+from coordination.services.interventions import add_project_document
 from coordination.services.results import create_indicator, create_period, create_result
-from coordination.vocab import IndicatorMeasure, OrganisationRole
+from coordination.vocab import DocumentCategory, IndicatorMeasure, OrganisationRole
 from tests import factories
 
 SCHEMA = x.schema_path()
 EXAMPLES = SCHEMA.parent if SCHEMA is not None else Path("/nonexistent")
 needs_schema = pytest.mark.skipif(SCHEMA is None, reason="IATI schema and examples not found")
 IGNORE = ("generated-datetime", "last-updated-datetime")
+BRIEF = "https://www.ilo.org/dw/brief.pdf"
 
 
 def _count(session: Session, model: type) -> int:
@@ -51,6 +54,16 @@ def _small_project(session: Session) -> Project:
     project.participations = [
         ProjectOrganisation(organisation=ilo, role=OrganisationRole.ACCOUNTABLE)
     ]
+    add_project_document(
+        session,
+        project,
+        title="Project brief",
+        url=BRIEF,
+        category="A02",
+        language="en",
+        document_date=date(2023, 6, 15),
+        description="Objectives and outcomes",
+    )
     result = create_result(session, project, code="O1", title="Outcome", level="outcome")
     indicator = create_indicator(
         session, result, code="I1", title="Women trained", dimensions={"sex": ["female", "male"]}
@@ -81,6 +94,7 @@ def test_demo_round_trips_element_by_element_through_an_empty_database(session):
     assert report.ok, report.lines()
     assert report.created["project"] == 1 and report.created["intervention"] > 10
     assert report.created["actual"] > 10
+    assert report.created["document"] == 4  # the demo project's documents come back too
     session.flush()
     second = export_iati(session)
     assert x.validate(second) == []
@@ -123,6 +137,20 @@ def test_annotated_example_maps_organisations_results_and_periods(session):
     period = session.scalars(select(IndicatorPeriod)).one()
     assert period.start_date == date(2013, 1, 1)
     assert any("sex" in str(p) and "age" in str(p) for p in report.skipped)
+    # The activity's document-link becomes a project document; the address in the
+    # example lacks its "//" and is repaired, with a note. Result-level links are not
+    # project documents.
+    [document] = project.documents
+    assert (document.url, document.title, document.category, document.format) == (
+        "http://www.example.org/docs/report_en.odt",
+        "Project Report 2013",
+        DocumentCategory.PROJECT_APPRAISAL,
+        "application/vnd.oasis.opendocument.text",
+    )
+    assert (document.language, document.document_date) == ("en", date(2014, 2, 5))
+    assert document.description.startswith("Description of the content of the project report")
+    assert report.created["document"] == 1
+    assert any("read as 'http://www.example.org" in p.message for p in report.skipped)
 
 
 def test_organisations_match_by_identifier_then_name_else_are_created(session):
@@ -174,9 +202,12 @@ def test_dry_run_previews_and_writes_nothing(session):
     report = import_iati(session, document, dry_run=True)
     assert report.ok and report.dry_run and not report.written
     assert report.created["project"] == 1 and report.created["period"] == 1
+    assert report.created["document"] == 1
+    assert ("document", 1, 0, 0) in report.table()
     assert report.summary().startswith("dry run: would have ")
     session.commit()
     assert _count(session, Project) == 0 and _count(session, Organisation) == 0
+    assert _count(session, ProjectDocument) == 0
     assert _count(session, AuditEntry) == audit_before
 
 
@@ -201,6 +232,61 @@ def test_reimport_updates_matched_records_and_reports_what_changed(session):
         select(AuditEntry).where(AuditEntry.action == "update", AuditEntry.changes.is_not(None))
     ).all()
     assert any("Decent work 2" in str(e.changes) for e in entries)  # audited like any change
+
+
+def test_reimport_updates_documents_by_address_without_duplicating(session):
+    _small_project(session)
+    session.commit()
+    document = export_iati(session, record_identifiers=True)
+    session.commit()
+    again = import_iati(session, document)
+    assert again.unchanged["document"] == 1 and again.created["document"] == 0
+    changed = document.replace(
+        b"<narrative>Project brief</narrative>", b"<narrative>Brief</narrative>"
+    )
+    changed = changed.replace(b'<category code="A02"/>', b'<category code="A07"/>')
+    report = import_iati(session, changed)
+    assert report.ok, report.lines()
+    assert report.updated["document"] == 1 and report.created["document"] == 0
+    session.commit()
+    [stored] = session.scalars(select(ProjectDocument)).all()
+    assert (stored.url, stored.title, stored.category.value) == (BRIEF, "Brief", "A07")
+    # A link the file no longer lists is kept: the import adds and updates, never deletes.
+    without = changed.replace(BRIEF.encode(), b"https://www.ilo.org/dw/other.pdf")
+    assert import_iati(session, without).created["document"] == 1
+    session.commit()
+    assert _count(session, ProjectDocument) == 2
+
+
+def test_document_links_that_cannot_be_stored_are_skipped_with_their_line(session):
+    activity = x.Activity(
+        identifier="XM-1",
+        reporting_org=x.Org(name="Agency", ref="XM"),
+        title="Activity",
+        dates=[("1", date(2024, 1, 1))],
+        documents=[
+            x.Document(url="ftp://files.example.org/a.pdf", title="FTP", format="application/pdf"),
+            x.Document(url="https://example.org/b", title="Unknown", category="Z99"),
+            x.Document(url="https://example.org/c", title="Odd", format="PDF", languages=["xx"]),
+            x.Document(url="https://example.org/c", title="Again", category="A01"),
+        ],
+    )
+    report = import_iati(session, x.render_activities([activity]))
+    assert report.ok, report.lines()
+    assert report.created["document"] == 1
+    messages = [p.message for p in report.skipped]
+    assert any("is not a web address" in m for m in messages)
+    assert any("Z99 is not a DocumentCategory code" in m for m in messages)
+    assert any("format 'PDF' is not a media type" in m for m in messages)
+    assert any("language 'xx' is not ISO 639-1" in m for m in messages)
+    assert any("listed twice" in m for m in messages)
+    assert all(p.line for p in report.skipped)
+    [stored] = session.scalars(select(ProjectDocument)).all()
+    assert (stored.url, stored.format, stored.language) == (
+        "https://example.org/c",
+        "text/html",
+        None,
+    )
 
 
 def test_any_error_writes_nothing_and_names_the_line(session):

@@ -131,6 +131,49 @@ def test_parse_reads_back_what_render_wrote():
     assert back.results[0].indicators[0].baselines[0].comment == "none yet"
 
 
+FULL_LINK = x.Document(
+    url="https://www.ilo.org/dw/evaluation.pdf",
+    title="Mid-term evaluation",
+    format="application/pdf",
+    category="A07",
+    more_categories=["A08"],
+    description="Independent evaluation",
+    languages=["en", "fr"],
+    document_date=date(2025, 9, 30),
+)
+
+
+@needs_schema
+def test_activity_document_links_are_valid_in_schema_order_and_read_back():
+    bare = x.Document(url="https://www.ilo.org/dw", title="Project page", category="A12")
+    document = x.render_activities([_activity(documents=[FULL_LINK, bare])])
+    assert x.validate(document) == []
+    text = document.decode()
+    assert text.index("<budget") < text.index("<document-link") < text.index("<result")
+    [back] = x.parse_activities(document).activities
+    assert [(d.url, d.title, d.format) for d in back.documents] == [
+        ("https://www.ilo.org/dw/evaluation.pdf", "Mid-term evaluation", "application/pdf"),
+        ("https://www.ilo.org/dw", "Project page", "text/html"),
+    ]
+    full = back.documents[0]
+    assert (full.category, full.more_categories) == ("A07", ["A08"])
+    assert (full.description, full.languages, full.document_date) == (
+        "Independent evaluation",
+        ["en", "fr"],
+        date(2025, 9, 30),
+    )
+    assert back.documents[1].languages == [] and back.documents[1].document_date is None
+
+
+def test_a_bad_document_date_is_reported_not_fatal():
+    document = x.render_activities([_activity(documents=[FULL_LINK])]).replace(
+        b'iso-date="2025-09-30"', b'iso-date="soon"'
+    )
+    parsed = x.parse_activities(document)
+    assert parsed.activities[0].documents[0].document_date is None
+    assert any("document-link" in p.where and "not a date" in p.message for p in parsed.problems)
+
+
 def test_text_xml_cannot_hold_is_dropped_not_fatal():
     document = x.render_activities([_activity(title="Bad \x00\x0b title")])
     assert x.parse_activities(document).activities[0].title == "Bad  title"

@@ -224,6 +224,7 @@ def test_every_list_searches_and_sorts_without_error(client_as, data, users):
         "partnership",
         "body",
         "project",
+        "projectdocument",
         "intervention",
         "meeting",
         "result",

@@ -72,6 +72,7 @@ ACCESS: dict[str, Access] = {
     "partnership": Access(LOGGED_IN),
     "body": Access(LOGGED_IN),
     "project": Access(LOGGED_IN),
+    "projectdocument": Access(LOGGED_IN),  # like its project: everyone reads, managers write
     "intervention": Access(
         LOGGED_IN, partner="own", owner="lead_organisation_id", inline=("status",)
     ),

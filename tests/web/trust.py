@@ -23,6 +23,7 @@ from coordination.db import Base
 from coordination.models import IndicatorUpdate, MeetingParticipant, Organisation, Person, User
 from coordination.services import results as results_service
 from coordination.services.accounts import create_user
+from coordination.services.interventions import add_project_document
 from coordination.vocab import UserRole
 from tests import factories
 from tests.web.conftest import PASSWORD, login
@@ -94,6 +95,14 @@ def build_scenario(session: Session) -> Scenario:
         session, code="INT-B", title="Work of B", lead_organisation=org_b
     )
     work_a.project = work_b.project = project
+    add_project_document(
+        session,
+        project,
+        title="Trust project brief",
+        url="https://www.example.org/trust/brief.pdf",
+        category="A02",
+        language="en",
+    )
     factories.create_partnership(session, [org_a, org_b], name="A and B together")
     body = factories.create_body(session, name="Garment taskforce", convener=org_a)
     factories.create_membership(session, body, org_a)
