@@ -40,6 +40,7 @@ from coordination.feeds import (
 )
 from coordination.interop.ical import CalendarEntry, render_calendar
 from coordination.models import Organisation, Person, User
+from coordination.services.event_store import DatabaseEventStore
 from coordination.services.meetings import feed_entries, feed_query
 
 __all__ = [
@@ -118,7 +119,11 @@ def calendar_response(
     )
     if transform is not None:
         entries = transform(entries)
-    data = render_calendar(entries, name=name if isinstance(name, str) else name())
+    data = render_calendar(
+        entries,
+        name=name if isinstance(name, str) else name(),
+        store=DatabaseEventStore(db.session),
+    )
     disposition = "attachment" if attachment else "inline"
     headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return Response(data, status=200, headers=headers, content_type=ICAL_MIMETYPE)
