@@ -57,11 +57,12 @@ class DatabaseEventStore:
     def fetch(self, fingerprints: Sequence[str]) -> Mapping[str, bytes]:
         table = meeting_ical_cache
         found: dict[str, bytes] = {}
+        connection = self.session.connection()  # Core rows: megabytes of them
         for batch in _batches(fingerprints):
-            rows = self.session.execute(
+            rows = connection.execute(
                 select(table.c.fingerprint, table.c.body).where(table.c.fingerprint.in_(batch))
             )
-            found.update((fingerprint, bytes(body)) for fingerprint, body in rows)
+            found.update(rows.tuples())
         return found
 
     def save(self, rendered: Sequence[tuple[CalendarEntry, str, bytes]]) -> None:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 from icalendar import vRecur
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, String, exists, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from coordination.db import begin_writes
@@ -832,13 +832,14 @@ def _load_entries(
     # Aliased: the feed's own conditions have subqueries on person and organisation,
     # which must not be correlated with these joins.
     organiser_person = aliased(Person)
-    rows = session.execute(
+    connection = session.connection()  # Core rows: no ORM bookkeeping per row
+    rows = connection.execute(
         query.with_only_columns(
             Meeting.id,
             Meeting.ical_uid,
             Meeting.title,
-            Meeting.meeting_type,
-            Meeting.status,
+            type_coerce(Meeting.meeting_type, String),
+            type_coerce(Meeting.status, String),
             Meeting.description,
             Meeting.venue,
             Meeting.city,
@@ -864,7 +865,7 @@ def _load_entries(
     ).all()
     ids = query.with_only_columns(Meeting.id).order_by(None)
     themes: dict[int, list[str]] = {}
-    for meeting_id, name in session.execute(
+    for meeting_id, name in connection.execute(
         select(meeting_theme.c.meeting_id, Theme.name)
         .join(Theme, Theme.id == meeting_theme.c.theme_id)
         .where(meeting_theme.c.meeting_id.in_(ids))
@@ -872,7 +873,7 @@ def _load_entries(
     ):
         themes.setdefault(meeting_id, []).append(name)
     exceptions: dict[int, list[OccurrenceRecord]] = {}
-    for meeting_id, original, cancelled, starts_at, ends_at in session.execute(
+    for meeting_id, original, cancelled, starts_at, ends_at in connection.execute(
         select(
             MeetingOccurrence.meeting_id,
             MeetingOccurrence.original_start,
@@ -894,8 +895,8 @@ def _load_entries(
         record = MeetingRecord(
             meeting_id,
             *row[1:3],
-            row[3].label,
-            row[4].value,
+            MeetingType(row[3]).label,
+            row[4],
             *row[5:],
             themes=tuple(themes.get(meeting_id, ())),
             occurrences=tuple(exceptions.get(meeting_id, ())),
@@ -912,11 +913,12 @@ def _load_entries(
 
 def _seats_by_meeting(session: Session, query: Select[Any]) -> dict[int, Seats]:
     ids = query.with_only_columns(Meeting.id).order_by(None)
-    rows = session.execute(
+    # Plain strings for the vocabularies and Core rows: tens of thousands of seats.
+    rows = session.connection().execute(
         select(
             MeetingParticipant.meeting_id,
-            MeetingParticipant.role,
-            MeetingParticipant.rsvp,
+            type_coerce(MeetingParticipant.role, String),
+            type_coerce(MeetingParticipant.rsvp, String),
             Person.name,
             Person.email,
             Organisation.name,
@@ -928,11 +930,15 @@ def _seats_by_meeting(session: Session, query: Select[Any]) -> dict[int, Seats]:
     )
     attendees: dict[int, list[Address]] = {}
     organisations: dict[int, set[str]] = {}
+    # The same few hundred people sit in thousands of meetings: one Address each.
+    addresses: dict[tuple[str | None, str, str, str], Address] = {}
     for meeting_id, role, rsvp, name, email, organisation in rows:
         if email:
-            attendees.setdefault(meeting_id, []).append(
-                seat_address(name, email, role.value, rsvp.value)
-            )
+            key = (name, email, role, rsvp)
+            address = addresses.get(key)
+            if address is None:
+                address = addresses[key] = seat_address(name, email, role, rsvp)
+            attendees.setdefault(meeting_id, []).append(address)
         elif name is None and organisation:
             organisations.setdefault(meeting_id, set()).add(organisation)
     return {
