@@ -62,7 +62,7 @@ class DatabaseEventStore:
             rows = connection.execute(
                 select(table.c.fingerprint, table.c.body).where(table.c.fingerprint.in_(batch))
             )
-            found.update(rows.tuples())
+            found.update((fingerprint, body) for fingerprint, body in rows)
         return found
 
     def save(self, rendered: Sequence[tuple[CalendarEntry, str, bytes]]) -> None:
