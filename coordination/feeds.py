@@ -199,6 +199,7 @@ def _open_feed_statement(kind: FeedKind) -> Select[Any]:
         .scalar_subquery()
     )
     condition = feed_query(**{kind: _Subject(subject_id)}).whereclause  # type: ignore[arg-type]
+    assert condition is not None
     aggregate = select(*_AGGREGATES).where(condition).subquery("feed")
     return (
         select(

@@ -570,3 +570,54 @@ def test_storing_inside_a_transaction_that_wrote_and_concurrent_writers(session,
         save_events(other, rendered)
         save_events(other, rendered)
     assert len(_stored(session)) == 3
+
+
+def test_entries_from_rows_are_the_entries_from_loaded_meetings(session):
+    from coordination.models import Theme
+
+    organisation = factories.create_organisation(session, name="BGMEA")
+    person = factories.create_person(session, name="Nasrin Akter", organisation=organisation)
+    themes = session.scalars(select(Theme).order_by(Theme.id).limit(2)).all()
+    series = factories.create_meeting(
+        session,
+        title="Weekly\r\nwebinar",
+        description="Line one\nline two",
+        timezone="Europe/Zurich",
+        start=datetime(2026, 3, 19, 10),
+        end=datetime(2026, 3, 19, 11),
+        rrule="FREQ=WEEKLY;COUNT=4",
+        venue="Room 3",
+        city="Geneva",
+        country_code="CH",
+        online_url="https://meet.example/x",
+        organiser=organisation,
+        organiser_person=person,
+        themes=list(themes),
+        reminder_minutes=15,
+    )
+    svc.cancel_occurrence(session, series, date(2026, 3, 26))
+    svc.move_occurrence(
+        session,
+        series,
+        date(2026, 4, 2),
+        start=datetime(2026, 4, 3, 9),
+        end=datetime(2026, 4, 3, 10),
+    )
+    svc.invite(session, series, person=person, role="chair")
+    svc.invite(session, series, organisation=factories.create_organisation(session))
+    factories.create_meeting(
+        session, title="Retreat", start_date=date(2026, 5, 4), end_date=date(2026, 5, 6)
+    )
+    session.commit()
+    url = "https://coordination.example/meetings/{id}"
+    from_rows = svc.feed_entries(session, svc.feed_query(), host=HOST, url_template=url, cache=None)
+    session.expire_all()  # as a request would load them (themes in their order)
+    loaded = session.scalars(svc.feed_query()).all()
+    from_objects = [ical.entry_from_meeting(m, host=HOST, url=url.format(id=m.id)) for m in loaded]
+    for row_entry, object_entry in zip(from_rows, from_objects, strict=True):
+        for name in row_entry.__dataclass_fields__:
+            assert getattr(row_entry, name) == getattr(object_entry, name), name
+    assert from_rows[0].exdates and from_rows[0].moved and from_rows[0].organizer
+    assert (
+        len(from_rows[0].categories) == 3 and from_rows[0].location == "Room 3, Geneva, Switzerland"
+    )
