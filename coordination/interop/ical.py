@@ -19,7 +19,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -165,6 +165,15 @@ class CalendarEntry:
     # rendered; entries made by other code may leave it out (then nothing is stored).
     meeting_id: int | None = None
 
+    def __hash__(self) -> int:
+        # Kept after the first call: a feed looks each entry up in two caches, and
+        # hashing every field (datetimes with zones, attendees) is not cheap.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, name) for name in _ENTRY_FIELDS))
+            object.__setattr__(self, "_hash", cached)
+        return cached  # type: ignore[no-any-return]
+
     @property
     def timezones(self) -> set[str]:
         zones = set()
@@ -173,6 +182,9 @@ class CalendarEntry:
                 if value.tzinfo.key != "UTC":
                     zones.add(value.tzinfo.key)
         return zones
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(CalendarEntry))
 
 
 def meeting_uid(meeting: Meeting | MeetingRecord, host: str) -> str:
@@ -501,8 +513,8 @@ EVENT_FORMAT = f"1|icalendar {icalendar.__version__}"
 def entry_fingerprint(entry: CalendarEntry) -> str:
     """A stable digest of everything that goes into an entry's VEVENTs.
 
-    The same in every process (unlike ``hash()``): the repr of a frozen dataclass of
-    strings, numbers, dates and ZoneInfo-aware datetimes, so any change to the meeting,
+    The same in every process (unlike ``hash()``): the reprs of all its fields (strings,
+    numbers, dates, ZoneInfo-aware datetimes, frozen dataclasses), so any change to the meeting,
     its invitees' names and answers, its organiser, the host in its UID or its URL gives
     another fingerprint, and so does a new :data:`EVENT_FORMAT`.
 
@@ -514,7 +526,19 @@ def entry_fingerprint(entry: CalendarEntry) -> str:
     >>> entry_fingerprint(first) == entry_fingerprint(replace(first, summary="Other"))
     False
     """
-    return hashlib.sha256(f"{EVENT_FORMAT}\n{entry!r}".encode()).hexdigest()
+    parts = [EVENT_FORMAT]
+    for name in _ENTRY_FIELDS:
+        value = getattr(entry, name)
+        if name == "attendees":  # the same people sit in many meetings: repr them once
+            parts.append(f"({', '.join(_address_text(a) for a in value)})")
+        else:
+            parts.append(repr(value))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@lru_cache(maxsize=10_000)
+def _address_text(address: Address) -> str:
+    return repr(address)
 
 
 class EventStore(Protocol):
