@@ -86,7 +86,7 @@ def feed_url(user: User, kind: str, *, scheme: str | None = None) -> str:
 
 
 def calendar_response(
-    query: Select[Any],
+    query: Select[Any] | Callable[[], Select[Any]],
     *,
     name: str | Callable[[], str],
     filename: str,
@@ -99,12 +99,17 @@ def calendar_response(
 
     ``salt`` names everything besides the meetings that shapes the bytes (whose feed,
     which render options), so two different feeds never share an ETag. ``name`` may be
-    a function, called only when the calendar is rendered. ``state`` is the query's
-    :func:`~coordination.feeds.feed_state` when the caller has it already.
+    a function, called only when the calendar is rendered; so may ``query``, called only
+    when needed (not for a ``304`` when the caller gives ``state``, the query's
+    :func:`~coordination.feeds.feed_state`).
     """
+
+    def meetings() -> Select[Any]:
+        return query if isinstance(query, Select) else query()
+
     host, template = calendar_host(), meeting_url_template()
     if state is None:
-        state = feed_state(db.session, query)
+        state = feed_state(db.session, meetings())
     etag = etag_for_state(state, salt=f"{salt}|{host}|{template}")
     last_modified = state.last_modified
     headers = {
@@ -122,7 +127,7 @@ def calendar_response(
     ):
         return Response(status=304, headers=headers)
     entries: Sequence[CalendarEntry] = feed_entries(
-        db.session, query, host=host, url_template=template
+        db.session, meetings(), host=host, url_template=template
     )
     if transform is not None:
         entries = transform(entries)
@@ -182,12 +187,14 @@ def feed(token: str) -> Response:
 def _subject_feed(subject: FeedSubject, state: FeedState) -> Response:
     if subject.kind == "person":
         assert subject.person_id is not None
-        query = feed_query(person=_Ref(subject.person_id))  # type: ignore[arg-type]
         salt, subject_id = "person-feed", subject.person_id
     else:
         assert subject.organisation_id is not None
-        query = feed_query(organisation=_Ref(subject.organisation_id))  # type: ignore[arg-type]
         salt, subject_id = "organisation-feed", subject.organisation_id
+
+    def query() -> Select[Any]:
+        # Built only to render: a 304 has its state from open_feed already.
+        return feed_query(**{subject.kind: _Ref(subject_id)})  # type: ignore[arg-type]
 
     def name() -> str:
         # Looked up only when the feed is rendered, so a 304 costs no extra query. The
