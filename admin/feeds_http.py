@@ -12,7 +12,10 @@ Two kinds of route serve iCalendar here:
 
 Both answer conditional requests: the ETag and Last-Modified come from one aggregate
 query (:func:`coordination.feeds.feed_state`), so a client polling every few minutes
-gets a ``304`` without anything being loaded or rendered.
+gets a ``304`` without anything being loaded or rendered. For a feed URL that one
+statement checks the token's account too (:func:`coordination.feeds.open_feed`), and
+the request skips what only logged-in pages need (login, session; see
+:mod:`admin.security`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from werkzeug.wrappers import Response
 
 from admin.extensions import csrf, db
 from coordination.feeds import (
+    FeedState,
     FeedSubject,
     FeedTokenError,
     etag_for_state,
@@ -36,10 +40,11 @@ from coordination.feeds import (
     http_date,
     is_not_modified,
     make_feed_token,
-    read_feed_token,
+    open_feed,
 )
 from coordination.interop.ical import CalendarEntry, render_calendar
 from coordination.models import Organisation, Person, User
+from coordination.services.event_store import DatabaseEventStore
 from coordination.services.meetings import feed_entries, feed_query
 
 __all__ = [
@@ -81,22 +86,30 @@ def feed_url(user: User, kind: str, *, scheme: str | None = None) -> str:
 
 
 def calendar_response(
-    query: Select[Any],
+    query: Select[Any] | Callable[[], Select[Any]],
     *,
     name: str | Callable[[], str],
     filename: str,
     salt: str,
     attachment: bool,
     transform: Callable[[Sequence[CalendarEntry]], Sequence[CalendarEntry]] | None = None,
+    state: FeedState | None = None,
 ) -> Response:
     """A calendar of the query's meetings, or ``304 Not Modified``.
 
     ``salt`` names everything besides the meetings that shapes the bytes (whose feed,
     which render options), so two different feeds never share an ETag. ``name`` may be
-    a function, called only when the calendar is rendered.
+    a function, called only when the calendar is rendered; so may ``query``, called only
+    when needed (not for a ``304`` when the caller gives ``state``, the query's
+    :func:`~coordination.feeds.feed_state`).
     """
+
+    def meetings() -> Select[Any]:
+        return query if isinstance(query, Select) else query()
+
     host, template = calendar_host(), meeting_url_template()
-    state = feed_state(db.session, query)
+    if state is None:
+        state = feed_state(db.session, meetings())
     etag = etag_for_state(state, salt=f"{salt}|{host}|{template}")
     last_modified = state.last_modified
     headers = {
@@ -114,11 +127,15 @@ def calendar_response(
     ):
         return Response(status=304, headers=headers)
     entries: Sequence[CalendarEntry] = feed_entries(
-        db.session, query, host=host, url_template=template
+        db.session, meetings(), host=host, url_template=template
     )
     if transform is not None:
         entries = transform(entries)
-    data = render_calendar(entries, name=name if isinstance(name, str) else name())
+    data = render_calendar(
+        entries,
+        name=name if isinstance(name, str) else name(),
+        store=DatabaseEventStore(db.session),
+    )
     disposition = "attachment" if attachment else "inline"
     headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return Response(data, status=200, headers=headers, content_type=ICAL_MIMETYPE)
@@ -157,24 +174,27 @@ def feed(token: str) -> Response:
     if len(token) > 200:
         abort(404)
     try:
-        subject = read_feed_token(db.session, token, current_app.config["SECRET_KEY"])
+        # The token's account and the feed's state in one statement (a 304 needs no more).
+        subject, state = open_feed(db.session, token, current_app.config["SECRET_KEY"])
     except FeedTokenError:
         return _refusal(token)
-    response = _subject_feed(subject)
+    response = _subject_feed(subject, state)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
-def _subject_feed(subject: FeedSubject) -> Response:
+def _subject_feed(subject: FeedSubject, state: FeedState) -> Response:
     if subject.kind == "person":
         assert subject.person_id is not None
-        query = feed_query(person=_Ref(subject.person_id))  # type: ignore[arg-type]
         salt, subject_id = "person-feed", subject.person_id
     else:
         assert subject.organisation_id is not None
-        query = feed_query(organisation=_Ref(subject.organisation_id))  # type: ignore[arg-type]
         salt, subject_id = "organisation-feed", subject.organisation_id
+
+    def query() -> Select[Any]:
+        # Built only to render: a 304 has its state from open_feed already.
+        return feed_query(**{subject.kind: _Ref(subject_id)})  # type: ignore[arg-type]
 
     def name() -> str:
         # Looked up only when the feed is rendered, so a 304 costs no extra query. The
@@ -188,7 +208,12 @@ def _subject_feed(subject: FeedSubject) -> Response:
         return f"Meetings: {found.name}" if found is not None else "Meetings"
 
     return calendar_response(
-        query, name=name, filename="meetings.ics", salt=f"{salt}|{subject_id}", attachment=False
+        query,
+        name=name,
+        filename="meetings.ics",
+        salt=f"{salt}|{subject_id}",
+        attachment=False,
+        state=state,
     )
 
 

@@ -6,7 +6,8 @@
   templates also use a few fixed ``onclick`` handlers; the hashes of exactly those
   (matched by strict patterns, never arbitrary text) are allowed with ``'unsafe-hashes'``.
   Frames from other sites are refused (``frame-ancestors 'none'``).
-- **Sessions** are signed cookies that expire after ``SESSION_HOURS`` (default 12; sets
+- **Sessions** are signed cookies (never opened on calendar feeds, which are read by
+  token: :class:`FeedlessSessionInterface`) that expire after ``SESSION_HOURS`` (default 12; sets
   ``PERMANENT_SESSION_LIFETIME``, checked when the cookie is read) and end sooner after
   ``SESSION_IDLE_MINUTES`` without a request (default 60). Cookies are HttpOnly and
   SameSite=Lax.
@@ -29,10 +30,12 @@ import threading
 import time
 from collections import deque
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user, logout_user
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 __all__ = ["LoginThrottle", "check_secret_key", "csp_nonce", "init_app", "throttle"]
 
@@ -221,6 +224,30 @@ def _idle_expiry() -> Response | None:
     return None
 
 
+FEED_PATH_PREFIX = "/feeds/"
+
+
+class FeedlessSessionInterface(SecureCookieSessionInterface):
+    """Signed cookie sessions, except on calendar feeds (``/feeds/...``).
+
+    A feed is read by its token only: it gets an empty session that is never read from
+    the cookie nor saved (no ``Set-Cookie``, no ``Vary: Cookie``), so a logged-in
+    browser's session cannot change what a feed shows, and a revalidation polled every
+    few minutes does not pay for unsigning and signing cookies. Decided by path: Flask
+    opens the session before it matches the URL to a view.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(FEED_PATH_PREFIX):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        if request.path.startswith(FEED_PATH_PREFIX):
+            return
+        super().save_session(app, session, response)
+
+
 def session_idle_minutes() -> float:
     from flask import current_app
 
@@ -249,6 +276,7 @@ def init_app(app: Flask) -> None:
         int(app.config["LOGIN_MAX_FAILURES_PER_IP"]),
         float(app.config["LOGIN_WINDOW_SECONDS"]),
     )
+    app.session_interface = FeedlessSessionInterface()
     app.before_request(_idle_expiry)
     app.after_request(_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

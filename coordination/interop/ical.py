@@ -15,15 +15,17 @@ is not iCalendar at all, or has lines that cannot be parsed, raises
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import icalendar
 from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration, vRecur
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
@@ -38,7 +40,10 @@ __all__ = [
     "CalendarEntry",
     "CalendarFormatError",
     "EventCache",
+    "EventStore",
+    "MeetingRecord",
     "Moved",
+    "OccurrenceRecord",
     "Seats",
     "ParsedAttendee",
     "ParsedCalendar",
@@ -49,11 +54,16 @@ __all__ = [
     "seat_address",
     "clean_line",
     "clean_text",
+    "entry_fingerprint",
     "entry_from_meeting",
+    "entry_from_record",
+    "meeting_record",
     "meeting_uid",
     "parse_calendar",
     "render_calendar",
+    "render_entries",
     "render_entry",
+    "serialise_entry",
 ]
 
 PRODID = "-//ILO coordination//Meetings and calendars//EN"
@@ -151,6 +161,18 @@ class CalendarEntry:
     exdates: tuple[datetime | date, ...] = ()
     moved: tuple[Moved, ...] = ()
     reminder_minutes: int | None = None
+    # The meeting it was made from: where the database store files its bytes. Not
+    # rendered; entries made by other code may leave it out (then nothing is stored).
+    meeting_id: int | None = None
+
+    def __hash__(self) -> int:
+        # Kept after the first call: a feed looks each entry up in two caches, and
+        # hashing every field (datetimes with zones, attendees) is not cheap.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, name) for name in _ENTRY_FIELDS))
+            object.__setattr__(self, "_hash", cached)
+        return cached  # type: ignore[no-any-return]
 
     @property
     def timezones(self) -> set[str]:
@@ -162,7 +184,10 @@ class CalendarEntry:
         return zones
 
 
-def meeting_uid(meeting: Meeting, host: str) -> str:
+_ENTRY_FIELDS = tuple(f.name for f in fields(CalendarEntry))
+
+
+def meeting_uid(meeting: Meeting | MeetingRecord, host: str) -> str:
     """The UID a meeting keeps for life: its imported UID, else ``meeting-{id}@{host}``."""
     return meeting.ical_uid or f"meeting-{meeting.id}@{host}"
 
@@ -181,18 +206,57 @@ _STATUS = {
 }
 
 
-def _local(meeting: Meeting, instant: datetime) -> datetime | date:
-    if meeting.all_day:
-        return instant.astimezone(meeting.zone).date()
-    return instant.astimezone(meeting.zone)
-
-
 @dataclass(frozen=True)
 class Seats:
     """Who is invited, as a calendar shows it: people as ATTENDEEs, organisations by name."""
 
     attendees: tuple[Address, ...] = ()
     organisations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OccurrenceRecord:
+    """A cancelled or moved occurrence of a series, as stored (UTC instants)."""
+
+    original_start: datetime
+    cancelled: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    """A meeting as plain values: what :func:`entry_from_record` needs and nothing more.
+
+    A feed of thousands of meetings reads these from rows (no ORM objects, a handful of
+    queries); :func:`entry_from_meeting` makes one from a loaded meeting. Either way the
+    entry is built by the same code.
+    """
+
+    id: int
+    ical_uid: str | None
+    title: str
+    meeting_type_label: str
+    status: str  # MeetingStatus value
+    description: str | None
+    venue: str | None
+    city: str | None
+    country_name: str | None
+    online_url: str | None
+    organiser_name: str | None
+    organiser_person_name: str | None
+    organiser_person_email: str | None
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    all_day: bool
+    rrule: str | None
+    sequence: int
+    reminder_minutes: int | None
+    created_at: datetime | None
+    updated_at: datetime
+    themes: tuple[str, ...] = ()
+    occurrences: tuple[OccurrenceRecord, ...] = ()
 
 
 def seat_address(name: str | None, email: str, role: str, rsvp: str) -> Address:
@@ -225,6 +289,40 @@ def _seats(meeting: Meeting) -> Seats:
     )
 
 
+def meeting_record(meeting: Meeting) -> MeetingRecord:
+    """A loaded meeting as a :class:`MeetingRecord`."""
+    person = meeting.organiser_person
+    return MeetingRecord(
+        id=meeting.id,
+        ical_uid=meeting.ical_uid,
+        title=meeting.title,
+        meeting_type_label=meeting.meeting_type.label,
+        status=meeting.status.value,
+        description=meeting.description,
+        venue=meeting.venue,
+        city=meeting.city,
+        country_name=meeting.country.name if meeting.country else None,
+        online_url=meeting.online_url,
+        organiser_name=meeting.organiser.name if meeting.organiser is not None else None,
+        organiser_person_name=person.name if person is not None else None,
+        organiser_person_email=person.email if person is not None else None,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        timezone=meeting.timezone,
+        all_day=meeting.all_day,
+        rrule=meeting.rrule,
+        sequence=meeting.sequence or 0,
+        reminder_minutes=meeting.reminder_minutes,
+        created_at=meeting.created_at,
+        updated_at=meeting.updated_at,
+        themes=tuple(theme.name for theme in meeting.themes),
+        occurrences=tuple(
+            OccurrenceRecord(o.original_start, bool(o.cancelled), o.starts_at, o.ends_at)
+            for o in meeting.occurrences
+        ),
+    )
+
+
 def entry_from_meeting(
     meeting: Meeting,
     *,
@@ -238,11 +336,33 @@ def entry_from_meeting(
     ``seats`` may be given when the invitees were loaded in bulk (a feed); otherwise
     they are read from ``meeting.participants``.
     """
-    seats = seats if seats is not None else _seats(meeting)
+    return entry_from_record(
+        meeting_record(meeting),
+        host=host,
+        url=url,
+        reminder_minutes=reminder_minutes,
+        seats=seats if seats is not None else _seats(meeting),
+    )
+
+
+def entry_from_record(
+    meeting: MeetingRecord,
+    *,
+    host: str,
+    url: str | None = None,
+    reminder_minutes: int | None = None,
+    seats: Seats = Seats(),  # noqa: B008 - frozen, so one shared empty value is safe
+) -> CalendarEntry:
+    """A meeting's plain values as a calendar entry (see :func:`entry_from_meeting`)."""
+    zone = ZoneInfo(meeting.timezone)
+
+    def local(instant: datetime) -> datetime | date:
+        if meeting.all_day:
+            return instant.astimezone(zone).date()
+        return instant.astimezone(zone)
+
     location = ", ".join(
-        part
-        for part in (meeting.venue, meeting.city, meeting.country.name if meeting.country else None)
-        if part
+        part for part in (meeting.venue, meeting.city, meeting.country_name) if part
     )
     description = meeting.description or ""
     if meeting.online_url:
@@ -250,35 +370,29 @@ def entry_from_meeting(
     if seats.organisations:
         invited = ", ".join(seats.organisations)
         description = f"{description}\n\nOrganisations invited: {invited}".strip()
-    if meeting.organiser is not None:
-        description = f"{description}\n\nOrganised by: {meeting.organiser.name}".strip()
+    if meeting.organiser_name is not None:
+        description = f"{description}\n\nOrganised by: {meeting.organiser_name}".strip()
     organizer = None
-    if meeting.organiser_person is not None and meeting.organiser_person.email:
+    if meeting.organiser_person_email:
         organizer = Address(
-            meeting.organiser_person.email, clean_line(meeting.organiser_person.name)
+            meeting.organiser_person_email, clean_line(meeting.organiser_person_name)
         )
     exdates = []
     moved = []
     for occurrence in meeting.occurrences:
-        original = _local(meeting, occurrence.original_start)
+        original = local(occurrence.original_start)
         if occurrence.cancelled:
             exdates.append(original)
         elif occurrence.starts_at is not None and occurrence.ends_at is not None:
-            moved.append(
-                Moved(
-                    original,
-                    _local(meeting, occurrence.starts_at),
-                    _local(meeting, occurrence.ends_at),
-                )
-            )
+            moved.append(Moved(original, local(occurrence.starts_at), local(occurrence.ends_at)))
     reminder = (
         meeting.reminder_minutes if meeting.reminder_minutes is not None else reminder_minutes
     )
     return CalendarEntry(
         uid=meeting_uid(meeting, host),
         summary=clean_line(meeting.title) or "",
-        start=_local(meeting, meeting.starts_at),
-        end=_local(meeting, meeting.ends_at),
+        start=local(meeting.starts_at),
+        end=local(meeting.ends_at),
         stamp=meeting.updated_at,
         sequence=meeting.sequence or 0,
         created=meeting.created_at,
@@ -286,17 +400,15 @@ def entry_from_meeting(
         description=clean_text(description) or None,
         location=clean_line(location) or clean_line(meeting.online_url) or None,
         url=url or meeting.online_url,
-        status=_STATUS[meeting.status.value],
-        categories=(
-            meeting.meeting_type.label,
-            *(theme.name for theme in meeting.themes),
-        ),
+        status=_STATUS[meeting.status],
+        categories=(meeting.meeting_type_label, *meeting.themes),
         organizer=organizer,
         attendees=seats.attendees,
         rrule=meeting.rrule,
         exdates=tuple(exdates) if meeting.rrule else (),
         moved=tuple(moved) if meeting.rrule else (),
         reminder_minutes=reminder,
+        meeting_id=meeting.id,
     )
 
 
@@ -392,6 +504,59 @@ class EventCache:
 
 DEFAULT_CACHE = EventCache()
 
+# Bump when the way an entry becomes VEVENTs changes (``_event``, ``event_components``):
+# stored bytes of an older format are then never served. The icalendar version is part
+# of it too, since its serialisation may change between releases.
+EVENT_FORMAT = f"1|icalendar {icalendar.__version__}"
+
+
+def entry_fingerprint(entry: CalendarEntry) -> str:
+    """A stable digest of everything that goes into an entry's VEVENTs.
+
+    The same in every process (unlike ``hash()``): the reprs of all its fields (strings,
+    numbers, dates, ZoneInfo-aware datetimes, frozen dataclasses), so any change to the meeting,
+    its invitees' names and answers, its organiser, the host in its UID or its URL gives
+    another fingerprint, and so does a new :data:`EVENT_FORMAT`.
+
+    >>> from dataclasses import replace
+    >>> first = CalendarEntry("u@h", "Dialogue", date(2026, 3, 3), date(2026, 3, 4),
+    ...                       datetime(2026, 1, 1, tzinfo=UTC))
+    >>> entry_fingerprint(first) == entry_fingerprint(first)
+    True
+    >>> entry_fingerprint(first) == entry_fingerprint(replace(first, summary="Other"))
+    False
+    """
+    parts = [EVENT_FORMAT]
+    for name in _ENTRY_FIELDS:
+        value = getattr(entry, name)
+        if name == "attendees":  # the same people sit in many meetings: repr them once
+            parts.append(f"({', '.join(_address_text(a) for a in value)})")
+        else:
+            parts.append(repr(value))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@lru_cache(maxsize=10_000)
+def _address_text(address: Address) -> str:
+    return repr(address)
+
+
+class EventStore(Protocol):
+    """A second level below :class:`EventCache` that outlives the process (a table).
+
+    ``fetch`` gives the stored bytes of those fingerprints it has; ``save`` keeps newly
+    rendered ones and must never raise: a feed is served whether or not storing works.
+    """
+
+    def fetch(self, fingerprints: Sequence[str]) -> Mapping[str, bytes]: ...
+
+    def save(self, rendered: Sequence[tuple[CalendarEntry, str, bytes]]) -> None: ...
+
+
+def serialise_entry(entry: CalendarEntry) -> bytes:
+    """One entry's VEVENTs serialised by icalendar (no cache)."""
+    return b"".join(event.to_ical() for event in event_components(entry))
+
 
 def render_entry(entry: CalendarEntry, cache: EventCache | None = DEFAULT_CACHE) -> bytes:
     """One entry's VEVENTs as iCalendar bytes (from the cache when unchanged)."""
@@ -399,10 +564,45 @@ def render_entry(entry: CalendarEntry, cache: EventCache | None = DEFAULT_CACHE)
         cached = cache.get(entry)
         if cached is not None:
             return cached
-    data = b"".join(event.to_ical() for event in event_components(entry))
+    data = serialise_entry(entry)
     if cache is not None:
         cache.put(entry, data)
     return data
+
+
+def render_entries(
+    entries: Sequence[CalendarEntry],
+    cache: EventCache | None = DEFAULT_CACHE,
+    store: EventStore | None = None,
+) -> list[bytes]:
+    """Each entry's VEVENT bytes: from the cache, else the store, else icalendar.
+
+    The store is asked once for all entries the cache lacks, and given at once all
+    that had to be serialised.
+    """
+    found: list[bytes | None] = [
+        cache.get(entry) if cache is not None else None for entry in entries
+    ]
+    missing = [i for i, data in enumerate(found) if data is None]
+    if store is None or not missing:
+        return [
+            data if data is not None else render_entry(entries[i], cache)
+            for i, data in enumerate(found)
+        ]
+    fingerprints = {i: entry_fingerprint(entries[i]) for i in missing}
+    stored = store.fetch(list(dict.fromkeys(fingerprints.values())))
+    rendered: list[tuple[CalendarEntry, str, bytes]] = []
+    for i, fingerprint in fingerprints.items():
+        data = stored.get(fingerprint)
+        if data is None:
+            data = serialise_entry(entries[i])
+            rendered.append((entries[i], fingerprint, data))
+        if cache is not None:
+            cache.put(entries[i], data)
+        found[i] = data
+    if rendered:
+        store.save(rendered)
+    return found  # type: ignore[return-value]
 
 
 def _years(entries: Sequence[CalendarEntry]) -> tuple[int, int]:
@@ -460,11 +660,13 @@ def render_calendar(
     description: str | None = None,
     refresh: timedelta = DEFAULT_REFRESH,
     cache: EventCache | None = DEFAULT_CACHE,
+    store: EventStore | None = None,
 ) -> bytes:
     """The calendar as bytes: the same bytes as ``build_calendar(...).to_ical()``, faster.
 
     The shell is serialised by icalendar; each entry's events come from
-    :func:`render_entry`, which serialises them with icalendar once per version.
+    :func:`render_entries`: the process's cache, then the ``store`` (bytes kept in the
+    database across restarts), and icalendar for what neither has.
     """
     zones = set().union(*(entry.timezones for entry in entries)) if entries else set()
     shell = _shell(
@@ -472,7 +674,7 @@ def render_calendar(
     ).to_ical()
     if not shell.endswith(_END):  # pragma: no cover - icalendar always ends this way
         raise RuntimeError("unexpected calendar serialisation")
-    body = b"".join(render_entry(entry, cache) for entry in entries)
+    body = b"".join(render_entries(entries, cache, store))
     return shell[: -len(_END)] + body + _END
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    LargeBinary,
     String,
     Table,
     UniqueConstraint,
@@ -31,7 +32,14 @@ from coordination.models.reference import Country, Theme
 from coordination.models.results import Result
 from coordination.vocab import ActionStatus, MeetingStatus, MeetingType, ParticipantRole, Rsvp
 
-__all__ = ["ActionItem", "Decision", "Meeting", "MeetingOccurrence", "MeetingParticipant"]
+__all__ = [
+    "ActionItem",
+    "Decision",
+    "Meeting",
+    "MeetingOccurrence",
+    "MeetingParticipant",
+    "meeting_ical_cache",
+]
 
 meeting_theme = Table(
     "meeting_theme",
@@ -44,6 +52,26 @@ meeting_result = Table(
     Base.metadata,
     Column("meeting_id", ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True),
     Column("result_id", ForeignKey("result.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# Serialised VEVENTs by the fingerprint of the calendar entry they were made from
+# (coordination.interop.ical.entry_fingerprint), so that the first feed after a restart
+# need not serialise thousands of events again. A cache, not data: a plain table written
+# with Core (no audit trail), rows of a meeting's older versions are pruned when newer
+# ones are stored, and any row may be deleted at any time.
+meeting_ical_cache = Table(
+    "meeting_ical_cache",
+    Base.metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column(
+        "meeting_id",
+        ForeignKey("meeting.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # The meeting's updated_at the bytes were made for (older ones are pruned).
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("body", LargeBinary, nullable=False),
 )
 
 

@@ -19,10 +19,13 @@ from coordination.feeds import (
     http_date,
     is_not_modified,
     make_feed_token,
+    open_feed,
     read_feed_token,
     reset_feed_token,
 )
+from coordination.interop import ical
 from coordination.models import Meeting, User
+from coordination.models.meetings import meeting_ical_cache
 from coordination.services import meetings as svc
 from coordination.services.accounts import create_user
 from tests import factories
@@ -360,3 +363,261 @@ def test_demo_series_with_exceptions_expands_to_the_same_dates_everywhere(sessio
     assert date(2026, 8, 4) not in [d.date() for d in local]  # cancelled
     assert datetime(2026, 9, 3, 15, tzinfo=bangkok) in local  # moved from 1 September
     assert all(d.hour == 14 for d in local if d.date() != date(2026, 9, 3))
+
+
+# -- one statement for a feed URL ----------------------------------------------------------
+
+
+def test_open_feed_checks_like_read_feed_token_and_gives_feed_state(session):
+    organisation = factories.create_organisation(session)
+    person = factories.create_person(session, organisation=organisation)
+    user = _partner(session, organisation, person)
+    colleague = factories.create_person(session, organisation=organisation)
+    mine = factories.create_meeting(session)
+    svc.invite(session, mine, person=person)
+    factories.create_meeting(session, organiser_person=colleague)
+    seat = factories.create_meeting(session)
+    svc.invite(session, seat, organisation=organisation)
+    factories.create_meeting(session, title="Not theirs")
+    session.commit()
+    for kind, query in (
+        ("person", svc.feed_query(person=person)),
+        ("organisation", svc.feed_query(organisation=organisation)),
+    ):
+        token = make_feed_token(user, kind, SECRET)
+        subject, state = open_feed(session, token, SECRET)
+        assert subject == read_feed_token(session, token, SECRET)
+        assert state == feed_state(session, query)
+    assert open_feed(session, make_feed_token(user, "person", SECRET), SECRET)[1].count == 1
+    assert open_feed(session, make_feed_token(user, "organisation", SECRET), SECRET)[1].count == 3
+
+    old = make_feed_token(user, "person", SECRET)
+    reset_feed_token(session, user)
+    session.commit()
+    with pytest.raises(FeedTokenError, match="reset"):
+        open_feed(session, old, SECRET)
+    user.active = False
+    session.commit()
+    with pytest.raises(FeedTokenError, match="inactive"):
+        open_feed(session, make_feed_token(user, "person", SECRET), SECRET)
+    with pytest.raises(FeedTokenError, match="signature"):
+        open_feed(session, old, "another secret")
+    gone = User(id=user.id + 1000, feed_token_generation=0)
+    with pytest.raises(FeedTokenError, match="gone"):
+        open_feed(session, make_feed_token(gone, "person", SECRET), SECRET)
+    manager = create_user(session, "manager@example.org", "long enough pw", "manager")
+    session.commit()
+    with pytest.raises(FeedTokenError, match="not linked"):
+        open_feed(session, make_feed_token(manager, "organisation", SECRET), SECRET)
+
+
+# -- serialised events kept in the database ------------------------------------------------
+
+
+def _restart() -> None:
+    """What a new process starts with: empty caches in memory (the database stays)."""
+    ical.DEFAULT_CACHE.clear()
+    svc.ENTRY_CACHE.clear()
+
+
+class _Serialisations:
+    """Counts VEVENT serialisations by icalendar."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.count = 0
+        real = icalendar.Event.to_ical
+
+        def counting(event, *args, **kwargs):
+            self.count += 1
+            return real(event, *args, **kwargs)
+
+        monkeypatch.setattr(icalendar.Event, "to_ical", counting)
+
+
+def _stored(session) -> dict[str, int]:
+    rows = session.execute(
+        select(meeting_ical_cache.c.fingerprint, meeting_ical_cache.c.meeting_id)
+    )
+    return dict(rows.all())
+
+
+def _feed_meetings(session, body, n):
+    for _ in range(n):
+        meeting = factories.create_meeting(session, body=body)
+        svc.invite(session, meeting, person=factories.create_person(session))
+        svc.invite(session, meeting, organisation=factories.create_organisation(session))
+
+
+def test_restart_serves_stored_events_with_no_serialisation_in_few_queries(
+    session, engine, monkeypatch
+):
+    body = factories.create_body(session)
+    _feed_meetings(session, body, 3)
+    session.commit()
+
+    def render_after_restart() -> tuple[bytes, int, int]:
+        _restart()
+        serialisations = _Serialisations(monkeypatch)
+        statements: list[str] = []
+
+        def record(*args):
+            statements.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            data = svc.calendar_for(session, host=HOST, body=body)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+            monkeypatch.undo()
+        return data, serialisations.count, len(statements)
+
+    _restart()
+    first = svc.calendar_for(session, host=HOST, body=body)  # the first ever: fills the store
+    assert len(_stored(session)) == 3
+    again, serialised, few = render_after_restart()
+    assert again == first and serialised == 0
+    # Byte for byte what icalendar gives for the whole calendar at once.
+    entries = svc.feed_entries(session, svc.feed_query(body=body), host=HOST, cache=None)
+    assert again == ical.build_calendar(entries, name=f"Meetings: {body.name}").to_ical()
+
+    _feed_meetings(session, body, 5)
+    session.commit()
+    svc.calendar_for(session, host=HOST, body=body)
+    assert len(_stored(session)) == 8
+    data, serialised, statements = render_after_restart()
+    assert serialised == 0 and data.count(b"BEGIN:VEVENT") == 8
+    assert statements == few <= 8
+
+
+def test_stored_events_are_never_stale(session, monkeypatch):
+    organiser = factories.create_organisation(session, name="ILO Dhaka")
+    person = factories.create_person(session, name="Nasrin Akter")
+    meeting = factories.create_meeting(session, title="Dialogue", organiser=organiser)
+    svc.invite(session, meeting, person=person)
+    session.commit()
+
+    def served(host: str = HOST) -> str:
+        _restart()
+        return svc.calendar_for(session, host=host, meeting=meeting).decode()
+
+    def fresh(host: str = HOST) -> str:
+        entries = svc.feed_entries(
+            session, select(Meeting).where(Meeting.id == meeting.id), host=host, cache=None
+        )
+        return ical.build_calendar(entries, name=meeting.title).to_ical().decode()
+
+    assert "Nasrin Akter" in served() and served() == fresh()
+    svc.update_meeting(session, meeting, title="Dialogue, new room")
+    session.commit()
+    assert "Dialogue\\, new room" in served() and served() == fresh()
+    person.name = "Nasrin Akter Rahman"  # the meeting itself does not change
+    session.commit()
+    assert "Nasrin Akter Rahman" in served() and served() == fresh()
+    organiser.name = "ILO Country Office for Bangladesh"
+    session.commit()
+    assert "ILO Country Office for Bangladesh" in served() and served() == fresh()
+    assert f"meeting-{meeting.id}@other.test" in served("other.test")
+    assert served("other.test") == fresh("other.test")
+    # A newer version of the meeting replaced the rows of older ones; same-version
+    # variants (another host, a renamed invitee) may stay until the next change.
+    svc.update_meeting(session, meeting, description="Bring the draft")
+    session.commit()
+    served()
+    assert list(_stored(session).values()) == [meeting.id]
+
+
+def test_a_failure_to_store_never_breaks_the_feed(session, monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    from coordination.services import event_store
+
+    body = factories.create_body(session)
+    _feed_meetings(session, body, 2)
+    session.commit()
+
+    def read_only(*_args):
+        raise OperationalError("INSERT", {}, Exception("attempt to write a readonly database"))
+
+    monkeypatch.setattr(event_store, "_write", read_only)
+    _restart()
+    data = svc.calendar_for(session, host=HOST, body=body)
+    assert data.count(b"BEGIN:VEVENT") == 2
+    assert "not stored" in caplog.text
+    assert _stored(session) == {}
+    session.execute(select(Meeting.id)).all()  # the session is still usable
+
+
+def test_storing_inside_a_transaction_that_wrote_and_concurrent_writers(session, engine):
+    from sqlalchemy.orm import Session
+
+    from coordination.services.event_store import save_events
+
+    body = factories.create_body(session)
+    _feed_meetings(session, body, 2)
+    session.commit()
+    factories.create_meeting(session, body=body)  # written, not committed
+    _restart()
+    # The store writes in this transaction (a savepoint): another connection would
+    # wait for this one's locks.
+    data = svc.calendar_for(session, host=HOST, body=body)
+    assert data.count(b"BEGIN:VEVENT") == 3
+    session.commit()
+    assert len(_stored(session)) == 3
+    # Two writers storing the same events: the second finds them there, no error.
+    entries = svc.feed_entries(session, svc.feed_query(body=body), host=HOST, cache=None)
+    rendered = [(e, ical.entry_fingerprint(e), ical.serialise_entry(e)) for e in entries]
+    with Session(engine) as other:
+        save_events(other, rendered)
+        save_events(other, rendered)
+    assert len(_stored(session)) == 3
+
+
+def test_entries_from_rows_are_the_entries_from_loaded_meetings(session):
+    from coordination.models import Theme
+
+    organisation = factories.create_organisation(session, name="BGMEA")
+    person = factories.create_person(session, name="Nasrin Akter", organisation=organisation)
+    themes = session.scalars(select(Theme).order_by(Theme.id).limit(2)).all()
+    series = factories.create_meeting(
+        session,
+        title="Weekly\r\nwebinar",
+        description="Line one\nline two",
+        timezone="Europe/Zurich",
+        start=datetime(2026, 3, 19, 10),
+        end=datetime(2026, 3, 19, 11),
+        rrule="FREQ=WEEKLY;COUNT=4",
+        venue="Room 3",
+        city="Geneva",
+        country_code="CH",
+        online_url="https://meet.example/x",
+        organiser=organisation,
+        organiser_person=person,
+        themes=list(themes),
+        reminder_minutes=15,
+    )
+    svc.cancel_occurrence(session, series, date(2026, 3, 26))
+    svc.move_occurrence(
+        session,
+        series,
+        date(2026, 4, 2),
+        start=datetime(2026, 4, 3, 9),
+        end=datetime(2026, 4, 3, 10),
+    )
+    svc.invite(session, series, person=person, role="chair")
+    svc.invite(session, series, organisation=factories.create_organisation(session))
+    factories.create_meeting(
+        session, title="Retreat", start_date=date(2026, 5, 4), end_date=date(2026, 5, 6)
+    )
+    session.commit()
+    url = "https://coordination.example/meetings/{id}"
+    from_rows = svc.feed_entries(session, svc.feed_query(), host=HOST, url_template=url, cache=None)
+    session.expire_all()  # as a request would load them (themes in their order)
+    loaded = session.scalars(svc.feed_query()).all()
+    from_objects = [ical.entry_from_meeting(m, host=HOST, url=url.format(id=m.id)) for m in loaded]
+    for row_entry, object_entry in zip(from_rows, from_objects, strict=True):
+        for name in row_entry.__dataclass_fields__:
+            assert getattr(row_entry, name) == getattr(object_entry, name), name
+    assert from_rows[0].exdates and from_rows[0].moved and from_rows[0].organizer
+    assert (
+        len(from_rows[0].categories) == 3 and from_rows[0].location == "Room 3, Geneva, Switzerland"
+    )

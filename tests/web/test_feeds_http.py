@@ -151,12 +151,17 @@ def test_304_costs_one_small_query_on_the_meetings(app, client, partner):
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 304
-    # The token's account (by primary key), then one aggregate over the feed's meetings:
-    # nothing is loaded or rendered.
-    assert len(statements) == 2, statements
-    account, aggregate = statements
-    assert "app_user" in account and "meeting" not in account.split("FROM", 1)[1]
-    assert "count(" in aggregate.lower() and "max(" in aggregate.lower()
+    # One statement: the token's account (by primary key) together with one aggregate
+    # over the feed's meetings. Nothing is loaded or rendered, no session is opened.
+    assert len(statements) == 1, statements
+    (check,) = statements
+    assert "app_user" in check and "count(" in check.lower() and "max(" in check.lower()
+    assert "meeting_ical_cache" not in check
+    assert "Set-Cookie" not in response.headers and "Vary" not in response.headers
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
 def test_forged_and_malformed_tokens_are_404(app, client, partner):

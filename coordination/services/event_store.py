@@ -1,0 +1,141 @@
+"""Serialised calendar events kept in the database, so a restart does not start cold.
+
+Serialising a VEVENT with icalendar costs about a millisecond; a feed of 10,000
+meetings takes seconds to serialise. The process keeps what it rendered in memory
+(:class:`coordination.interop.ical.EventCache`); this store keeps the same bytes in the
+``meeting_ical_cache`` table, keyed by the entry's fingerprint
+(:func:`coordination.interop.ical.entry_fingerprint`), so stale bytes are never found:
+any change to what an event shows gives another fingerprint.
+
+It is a cache, not data, and a feed is often rendered inside a ``GET``. Hence, unlike
+other services, :meth:`DatabaseEventStore.save` commits on its own: in a short
+transaction of its own (the request's session is never committed), ignoring rows a
+concurrent writer stored first, and swallowing every database error (a read-only
+replica, a locked SQLite file): a feed is served whether or not storing works. Only when
+the caller's transaction has written already (a CLI export after an import) does it
+write inside that transaction, in a savepoint: a second connection would wait for the
+first one's locks, held by this very thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, delete, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from coordination.interop.ical import CalendarEntry
+from coordination.models import Meeting
+from coordination.models.meetings import meeting_ical_cache
+
+__all__ = ["DatabaseEventStore", "save_events"]
+
+log = logging.getLogger(__name__)
+
+# Bound parameters per statement: well below SQLite's (32,766) and PostgreSQL's
+# (65,535) limits, and a feed of 10,000 meetings still needs one query.
+BATCH = 10_000
+
+_T = TypeVar("_T")
+
+
+def _batches(items: Sequence[_T], size: int = BATCH) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class DatabaseEventStore:
+    """The :class:`coordination.interop.ical.EventStore` of a session's database."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def fetch(self, fingerprints: Sequence[str]) -> Mapping[str, bytes]:
+        table = meeting_ical_cache
+        found: dict[str, bytes] = {}
+        connection = self.session.connection()  # Core rows: megabytes of them
+        for batch in _batches(fingerprints):
+            rows = connection.execute(
+                select(table.c.fingerprint, table.c.body).where(table.c.fingerprint.in_(batch))
+            )
+            found.update((fingerprint, body) for fingerprint, body in rows)
+        return found
+
+    def save(self, rendered: Sequence[tuple[CalendarEntry, str, bytes]]) -> None:
+        try:
+            save_events(self.session, rendered)
+        except SQLAlchemyError as error:
+            log.warning("calendar events not stored (the feed is served anyway): %s", error)
+
+
+def save_events(session: Session, rendered: Sequence[tuple[CalendarEntry, str, bytes]]) -> None:
+    """Store serialised events ``(entry, fingerprint, bytes)``; drop older versions'.
+
+    Raises what the database raises; :meth:`DatabaseEventStore.save` ignores it.
+    """
+    rows = [
+        {
+            "fingerprint": fingerprint,
+            "meeting_id": entry.meeting_id,
+            "updated_at": entry.last_modified,
+            "body": data,
+        }
+        for entry, fingerprint, data in rendered
+        if entry.meeting_id is not None and entry.last_modified is not None
+    ]
+    if not rows:
+        return
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return  # nothing outlives the process, and its one connection is the session's
+    if _has_written(session):
+        with session.begin_nested():
+            _write(session.connection(), rows)
+    else:
+        assert isinstance(engine, Engine)
+        with engine.begin() as connection:
+            _write(connection, rows)
+
+
+def _has_written(session: Session) -> bool:
+    """Whether the session's open transaction has changed anything yet."""
+    if not session.in_transaction():
+        return False
+    connection = session.connection()
+    name = connection.dialect.name
+    if name == "sqlite":  # Python's sqlite3 begins a transaction only before a write
+        raw: Any = connection.connection.dbapi_connection
+        return bool(raw is not None and raw.in_transaction)
+    if name == "postgresql":  # a transaction gets an id with its first write
+        found = connection.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL"))
+        return bool(found.scalar())
+    return True  # unknown: stay inside the caller's transaction, which is always safe
+
+
+def _write(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    table = meeting_ical_cache
+    name = connection.dialect.name
+    if name == "postgresql":
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing(
+            index_elements=[table.c.fingerprint]
+        )
+    elif name == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - we run on SQLite and PostgreSQL
+        statement = insert(table)
+    for batch in _batches(rows):
+        connection.execute(statement, list(batch))
+    # Rows made for an older version of these meetings are never asked for again.
+    current = select(Meeting.updated_at).where(Meeting.id == table.c.meeting_id)
+    ids = sorted({row["meeting_id"] for row in rows})
+    for batch in _batches(ids):
+        connection.execute(
+            delete(table).where(
+                table.c.meeting_id.in_(batch), table.c.updated_at < current.scalar_subquery()
+            )
+        )
