@@ -18,6 +18,7 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import astuple
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -756,8 +757,8 @@ def _load_snapshot(
     projects, results, indicators, categories, periods, category targets, approved
     updates, their category values, and a count of updates still waiting. Only the
     latest approved update of each period becomes its actual. With "series", one
-    SELECT of the periods' totals replaces the last five, and indicators carry no
-    dimensions. With "figures", the database reduces the periods of each indicator
+    SELECT of the periods' totals replaces the last five, and neither categories nor
+    dimensions are loaded. With "figures", the database reduces the periods of each indicator
     and of each of its categories to a :class:`Series` (one statement), so no period
     row reaches Python. Numbers are cast to floats in SQL: converting tens of thousands
     of Decimals in Python would cost more than the queries.
@@ -813,18 +814,23 @@ def _load_snapshot(
         .where(Result.project_id.in_(ids))
     ).all()
     indicator_scope = select(Indicator.id).join(Result).where(Result.project_id.in_(ids))
-    categories = connection.execute(
-        select(
-            DimensionCategory.id,
-            DimensionCategory.name,
-            _as_float(DimensionCategory.baseline_value),
-            IndicatorDimension.indicator_id,
-            IndicatorDimension.name.label("dimension"),
-        )
-        .join(IndicatorDimension)
-        .where(IndicatorDimension.indicator_id.in_(indicator_scope))
-        .order_by(IndicatorDimension.position, DimensionCategory.position)
-    ).all()
+    # A "series" snapshot carries no disaggregation, so it needs no categories.
+    categories = (
+        []
+        if detail == "series"
+        else connection.execute(
+            select(
+                DimensionCategory.id,
+                DimensionCategory.name,
+                _as_float(DimensionCategory.baseline_value),
+                IndicatorDimension.indicator_id,
+                IndicatorDimension.name.label("dimension"),
+            )
+            .join(IndicatorDimension)
+            .where(IndicatorDimension.indicator_id.in_(indicator_scope))
+            .order_by(IndicatorDimension.position, DimensionCategory.position)
+        ).all()
+    )
     category_key = {c.id: (c.dimension, c.name) for c in categories}
     summarised = detail == "figures"
     series: dict[int, Series] = {}
@@ -867,11 +873,7 @@ def _load_snapshot(
                 ascending=i.ascending,
                 baseline=i[8],
                 periods=tuple(periods_by_indicator.get(i.id, [])),
-                dimensions=(
-                    ()
-                    if detail == "series"
-                    else tuple((d, tuple(c)) for d, c in dims.get(i.id, {}).items())
-                ),
+                dimensions=tuple((d, tuple(c)) for d, c in dims.get(i.id, {}).items()),
                 category_baselines=baselines.get(i.id, {}),
                 result_code=result.code,
                 result_title=result.title,
@@ -1224,8 +1226,9 @@ def _series(
 
 
 _TOTAL, _TARGETS, _ACTUALS = 0, 1, 2  # the parts of _series()'s statement
-_NO_TARGETS = (None, None)  # target_sum, last_target
-_NO_ACTUALS = (0, 0, 0.0, 0.0, 0.0, None, None, None, None)  # the rest of a Series
+# A Series' fields in order: target_sum and last_target first, then the actuals' fields.
+_NO_TARGETS = astuple(NO_PERIODS)[:2]
+_NO_ACTUALS = astuple(NO_PERIODS)[2:]
 
 
 def _on_date(period: Any, indicator_id: Any, start_date: Any) -> Any:
