@@ -59,6 +59,7 @@ from coordination.models import (
     Project,
     Result,
 )
+from coordination.services.progress_snapshot import collector_paused
 from coordination.services.results import Detail, load_progress_snapshot
 from coordination.vocab import ResultLevel, UpdateStatus, UserRole
 
@@ -382,6 +383,7 @@ class LogframeView(RoleRules, BaseView):
         return self.render("coordination/results/projects.html", projects=rows)
 
     @expose("/<int:project_id>/")
+    @collector_paused()  # thousands of small acyclic objects (see collector_paused)
     def logframe(self, project_id: int) -> str:
         # Totals only: the logframe shows no disaggregation.
         project, data, progress = self._progress(project_id, detail="series")
@@ -409,6 +411,7 @@ class LogframeView(RoleRules, BaseView):
         )
 
     @expose("/<int:project_id>/iptt")
+    @collector_paused()
     def iptt(self, project_id: int) -> str:
         project, data, progress = self._progress(project_id)
         level = request.args.get("level") or None

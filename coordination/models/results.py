@@ -9,20 +9,32 @@ latest approved update of a period is that period's actual.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Column,
+    Connection,
     ForeignKey,
     Index,
+    Integer,
     Numeric,
     String,
+    Table,
+    Text,
     UniqueConstraint,
+    bindparam,
+    event,
+    literal,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from coordination.db import Base, UTCDateTime
 from coordination.models._columns import ReprMixin, Timestamped, Versioned, vocabulary
@@ -42,6 +54,8 @@ __all__ = [
     "PeriodTarget",
     "Result",
     "UpdateValue",
+    "indicator_progress_cache",
+    "mark_progress_stale",
 ]
 
 VALUE = Numeric(18, 4)
@@ -324,3 +338,111 @@ class UpdateValue(ReprMixin, Base):
             numerator, denominator = self.__dict__.get("numerator"), self.__dict__["denominator"]
             return f"{name}={_number(numerator)}/{_number(denominator)}"
         return f"{name}={_number(self.__dict__.get('value'))}"
+
+
+# Each indicator's figures reduced from its periods (coordination.services.results
+# documents the payload), so that progress and the logframe need not reduce every period
+# on every request. A cache, not data: a plain table written with Core (no audit trail);
+# any row may be deleted at any time. ``revision`` is raised, and ``payload`` cleared,
+# in the same transaction as any change the figures depend on (the listener below); a
+# reader stores a payload only under the revision it read, so one computed before a
+# concurrent change can never be stored as current.
+indicator_progress_cache = Table(
+    "indicator_progress_cache",
+    Base.metadata,
+    Column("indicator_id", ForeignKey("indicator.id", ondelete="CASCADE"), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("payload", Text),  # NULL: stale
+    Column("periods", Text),
+)
+
+# What the cached figures are computed from. A change to any of these objects makes
+# their indicator's row stale.
+_FIGURE_SOURCES = (
+    Indicator,
+    IndicatorPeriod,
+    PeriodTarget,
+    IndicatorUpdate,
+    UpdateValue,
+    IndicatorDimension,
+    DimensionCategory,
+)
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_progress_stale(session: Session, _context: Any) -> None:
+    indicators: set[int] = set()
+    periods: set[int] = set()
+    updates: set[int] = set()
+    dimensions: set[int] = set()
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if not isinstance(obj, _FIGURE_SOURCES):
+            continue
+        if isinstance(obj, Indicator):
+            if obj not in session.new and obj not in session.deleted:
+                indicators.add(obj.id)  # its measure decides which actuals count
+        elif isinstance(obj, IndicatorPeriod | IndicatorDimension):
+            indicators.add(obj.indicator_id)
+        elif isinstance(obj, PeriodTarget | IndicatorUpdate):
+            periods.add(obj.period_id)
+        elif isinstance(obj, UpdateValue):
+            updates.add(obj.update_id)
+        else:
+            dimensions.add(obj.dimension_id)
+    if not (indicators or periods or updates or dimensions):
+        return
+    connection = session.connection()
+    # Parents deleted in this flush are gone from these lookups; their indicator is
+    # then either deleted too (its cache row with it) or named by the deleted parent.
+    if updates:
+        periods.update(
+            connection.scalars(
+                select(IndicatorUpdate.period_id).where(IndicatorUpdate.id.in_(updates))
+            )
+        )
+    if periods:
+        indicators.update(
+            connection.scalars(
+                select(IndicatorPeriod.indicator_id).where(IndicatorPeriod.id.in_(periods))
+            )
+        )
+    if dimensions:
+        indicators.update(
+            connection.scalars(
+                select(IndicatorDimension.indicator_id).where(IndicatorDimension.id.in_(dimensions))
+            )
+        )
+    indicators.discard(None)  # type: ignore[arg-type]
+    mark_progress_stale(connection, indicators)
+
+
+def mark_progress_stale(connection: Connection, indicator_ids: Iterable[int]) -> None:
+    """Make the stored figures of these indicators stale, in the caller's transaction.
+
+    ORM flushes call it on their own; call it after changing results data with Core.
+    Raises each row's revision and clears its payload, creating the rows that do not
+    exist yet (a reader that saw no row must not store what it computed before this
+    change), for the indicators that still exist.
+    """
+    ids = sorted(indicator_ids)
+    if ids:
+        connection.execute(_stale_statement(connection.dialect.name), {"ids": ids})
+
+
+@lru_cache(maxsize=2)
+def _stale_statement(dialect: str) -> Any:
+    table = indicator_progress_cache
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(table)
+        .from_select(
+            ["indicator_id", "revision"],
+            select(Indicator.id, literal(1)).where(
+                Indicator.id.in_(bindparam("ids", expanding=True))
+            ),
+        )
+        .on_conflict_do_update(
+            index_elements=[table.c.indicator_id],
+            set_={"revision": table.c.revision + 1, "payload": None, "periods": None},
+        )
+    )

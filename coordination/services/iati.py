@@ -61,11 +61,11 @@ from coordination.services.interventions import (
     update_project,
     update_project_document,
 )
+from coordination.services.progress_snapshot import collector_paused
 from coordination.services.results import (
     _actual_fields,
     _category_targets,
     _check_target,
-    _collector_paused,
     _dimension,
     _links,
     _update_values,
@@ -764,7 +764,7 @@ def build_activities(
         missing = sorted(set(project_codes) - {p.code for p in projects})
         if missing:
             raise ValidationError({"project": f"no project with code {', '.join(missing)}"})
-    with _collector_paused():
+    with collector_paused():
         return _build(
             session, projects, interventions, vocabulary_base, record_identifiers, today, progress
         )
@@ -830,7 +830,7 @@ def export_iati(
     )
     if not activities:
         raise ValidationError({"project": "there is no project to export"})
-    with _collector_paused():
+    with collector_paused():
         return x.render_activities(activities)
 
 

@@ -1,11 +1,12 @@
 """The figures the database computes ("figures" and "series" snapshots) are the figures
 the analysis computes from every period ("periods" snapshot), on every kind of data."""
 
+import json
 import random
 from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from coordination.analysis.progress import (
     Actual,
@@ -15,7 +16,8 @@ from coordination.analysis.progress import (
     project_progress,
     summarise,
 )
-from coordination.models import Result, User
+from coordination.models import Indicator, Result, User
+from coordination.models.results import indicator_progress_cache
 from coordination.services import results as svc
 from coordination.vocab import UserRole
 from tests import factories
@@ -178,7 +180,7 @@ def test_series_snapshot_keeps_each_period_total_for_sparklines(session, varied)
         ]
         assert all(not p.category_actuals for p in b.periods) and b.dimensions == ()
         assert c.periods == () and c.dimensions == a.dimensions
-        assert c.series is not None and a.series is None and b.series is None
+        assert c.series is not None and a.series is None and b.series == c.series
 
 
 def test_the_last_approval_counts_in_the_database_too(session, varied):
@@ -205,22 +207,32 @@ def test_the_last_approval_counts_in_the_database_too(session, varied):
         assert last["disaggregations"]["sex"]["female"]["actual"] is None
 
 
+def _count_statements(session, engine, detail):
+    seen: list[str] = []
+
+    def listener(*args):
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        svc.load_progress_snapshot(session, ["VARIED"], detail=detail)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
 @pytest.mark.parametrize("detail", ["figures", "series"])
 def test_database_figures_take_a_fixed_number_of_statements(session, engine, varied, detail):
-    def statements() -> int:
-        seen: list[str] = []
+    cold = _count_statements(session, engine, detail)
+    assert any("period_actuals" in s for s in cold)  # the figures were computed
+    session.commit()
+    # Stored: the next read is the indicators with their figures, nothing reduced.
+    warm = _count_statements(session, engine, detail)
+    assert not any("period_actuals" in s for s in warm)
+    assert len(warm) == (
+        4 if detail == "figures" else 3
+    )  # projects, results, indicators(, categories)
 
-        def listener(*args):
-            seen.append(args[2])
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            svc.load_progress_snapshot(session, ["VARIED"], detail=detail)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(seen)
-
-    before = statements()
     manager = session.scalars(select(User)).one()
     result = session.scalars(select(Result).where(Result.code == "O1")).one()
     for n in range(10):
@@ -232,7 +244,193 @@ def test_database_figures_take_a_fixed_number_of_statements(session, engine, var
         )
         _approve(session, period, manager, value=3, disaggregations={"sex": {"female": 1}})
     session.commit()
-    assert statements() == before <= 8
+    # Ten new indicators are computed (by id) in as many statements as all of them were.
+    again = _count_statements(session, engine, detail)
+    assert len(again) == len(cold) <= 11
+    session.commit()
+    assert len(_count_statements(session, engine, detail)) == len(warm)
+
+
+# --- the stored figures follow every change -------------------------------------
+
+
+def _check_cache_is_current(session):
+    """Figures and series read (from the store where current) equal those computed
+    from every period, and every row of the store is current afterwards."""
+    _, expected = _progress(session, "periods")
+    _, got = _progress(session, "figures")
+    assert _diff(got, expected) == []
+    full, _ = _progress(session, "periods")
+    light, _ = _progress(session, "series")
+    for a, b in zip(full.indicators, light.indicators, strict=True):
+        assert [(p.start, p.end, p.target, p.actual) for p in a.periods] == [
+            (p.start, p.end, p.target, p.actual) for p in b.periods
+        ], a.code
+    stale = select(func.count()).where(indicator_progress_cache.c.payload.is_(None))
+    assert session.scalar(stale) == 0
+
+
+def _indicator(session, code):
+    return session.scalars(select(Indicator).where(Indicator.code == code)).one()
+
+
+def _period(session, code, year):
+    return next(p for p in _indicator(session, code).periods if p.start_date.year == year)
+
+
+CHANGES = {
+    "report a draft": lambda s, m: svc.report_update(s, _period(s, "I1", 2025), m, value=7),
+    "approve a new actual": lambda s, m: _approve(
+        s, _period(s, "I2", 2025), m, value=11, disaggregations={"sex": {"female": 3}}
+    ),
+    "approve a percentage": lambda s, m: _approve(
+        s, _period(s, "I9", 2024), m, numerator=1, denominator=2
+    ),
+    "return an update": lambda s, m: svc.return_update(
+        s, _submitted(s, _period(s, "I3", 2025), m), m, "figures do not add up"
+    ),
+    "edit a draft": lambda s, m: svc.edit_update(
+        s, svc.report_update(s, _period(s, "I5", 2025), m, value=1), m, value=2
+    ),
+    "change a target": lambda s, m: svc.update_period(
+        s, _period(s, "I2", 2024), m, target=99, targets={"sex": {"female": 40}}, reason="revised"
+    ),
+    "add a period": lambda s, m: _replace_period(s, "I6", 2026),
+    "delete a period": lambda s, m: s.delete(_period(s, "I7", 2024)),
+    "delete an approved update": lambda s, m: s.delete(
+        next(u for p in _indicator(s, "I2").periods for u in p.updates if u.status == "approved")
+    ),
+    # A unit indicator's value actuals stop counting when it becomes a percentage.
+    "change an indicator's measure": lambda s, m: setattr(
+        _indicator(s, "I1"), "measure", "percentage"
+    ),
+    "add a dimension": lambda s, m: svc.add_dimension(
+        s, _indicator(s, "I4"), "country", ["KH", "VN"]
+    ),
+}
+
+
+def _replace_period(session, code, year):
+    """A new period (each year of the project already has one): deleted, then added."""
+    indicator = _indicator(session, code)
+    session.delete(_period(session, code, year))
+    session.flush()
+    session.expire(indicator, ["periods"])
+    return svc.create_period(
+        session,
+        indicator,
+        start_date=date(year, 1, 1),
+        end_date=date(year, 6, 30),
+        target=5,
+    )
+
+
+def _submitted(session, period, manager):
+    update = svc.report_update(session, period, manager, value=4)
+    svc.submit_update(session, update, manager)
+    return update
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_stored_figures_follow_every_change(session, varied, change):
+    manager = session.scalars(select(User)).one()
+    _progress(session, "figures")
+    session.commit()  # every indicator's figures stored
+    assert (
+        session.scalar(select(func.count()).where(indicator_progress_cache.c.payload.is_not(None)))
+        == 16
+    )
+    CHANGES[change](session, manager)
+    session.flush()
+    _check_cache_is_current(session)  # in the changing transaction
+    session.commit()
+    _check_cache_is_current(session)  # and after it
+
+
+def test_figures_are_read_from_the_store_until_a_change(session, varied):
+    """A stored row is what the snapshot shows (so the store is really read), until a
+    change to its indicator makes it stale."""
+    manager = session.scalars(select(User)).one()
+    _progress(session, "figures")
+    session.commit()
+    indicator = _indicator(session, "I2")
+    row = indicator_progress_cache.c
+    payload = json.loads(
+        session.scalar(select(row.payload).where(row.indicator_id == indicator.id))
+    )
+    payload["series"][4] += 1000  # value_sum: what a stale row would show
+    session.execute(
+        indicator_progress_cache.update()
+        .where(row.indicator_id == indicator.id)
+        .values(payload=json.dumps(payload))
+    )
+    session.commit()
+    (tampered,) = [i for i in _progress(session, "figures")[1] if i["code"] == "I2"]
+    _, expected = _progress(session, "periods")
+    (true,) = [i for i in expected if i["code"] == "I2"]
+    assert tampered["actual"] == true["actual"] + 1000
+    svc.report_update(session, _period(session, "I2", 2025), manager, value=1)
+    session.commit()
+    (fresh,) = [i for i in _progress(session, "figures")[1] if i["code"] == "I2"]
+    assert fresh["actual"] == true["actual"]
+
+
+def test_figures_computed_before_a_change_are_never_stored_as_current(session, varied):
+    """A reader stores what it computed only under the revision it read: a change
+    committed in between (a concurrent writer) wins, on an existing row or a new one."""
+    from coordination.services.progress_snapshot import _store_figures
+
+    manager = session.scalars(select(User)).one()
+    row = indicator_progress_cache.c
+    first = _indicator(session, "I1")
+    second = _indicator(session, "I2")
+    session.commit()
+    # I1 had a stale row at revision r when the reader looked; I2 none at all.
+    _progress(session, "figures")
+    session.commit()
+    revision = session.scalar(select(row.revision).where(row.indicator_id == first.id))
+    session.execute(indicator_progress_cache.delete().where(row.indicator_id == second.id))
+    session.commit()
+    # The writer commits first...
+    svc.report_update(session, _period(session, "I1", 2025), manager, value=1)
+    svc.report_update(session, _period(session, "I2", 2025), manager, value=1)
+    session.commit()
+    # ...then the reader stores what it computed from the older data.
+    with session.get_bind().begin() as connection:
+        _store_figures(
+            [(first.id, revision, "old", "[]"), (second.id, None, "old", "[]")], connection
+        )
+    stored = dict(session.execute(select(row.indicator_id, row.payload)).all())
+    assert stored[first.id] is None and stored[second.id] is None
+    _check_cache_is_current(session)
+
+
+def test_a_figures_store_that_fails_still_serves_the_figures(session, varied, monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    from coordination.services import progress_snapshot
+
+    def broken(payloads, connection):
+        raise OperationalError("INSERT", {}, Exception("database is read-only"))
+
+    monkeypatch.setattr(progress_snapshot, "_store_figures", broken)
+    _, expected = _progress(session, "periods")
+    _, got = _progress(session, "figures")
+    assert _diff(got, expected) == []
+    assert "indicator figures not stored" in caplog.text
+    stored = select(func.count()).where(indicator_progress_cache.c.payload.is_not(None))
+    assert session.scalar(stored) == 0
+
+
+def test_deleting_an_indicator_deletes_its_stored_figures(session, varied):
+    _progress(session, "figures")
+    session.commit()
+    session.expire_all()  # its periods unloaded: the database deletes them (passive)
+    session.delete(_indicator(session, "I3"))
+    session.commit()
+    row = indicator_progress_cache.c
+    assert session.scalar(select(func.count()).select_from(indicator_progress_cache)) == 15
+    assert session.scalar(select(func.count()).where(row.payload.is_(None))) == 0
 
 
 def test_summarise_follows_the_counting_rules():

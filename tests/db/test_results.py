@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import event, func, select
 
+from coordination.analysis.progress import Actual
 from coordination.errors import ValidationError
 from coordination.models import AuditEntry, IndicatorUpdate, User
 from coordination.services import results as svc
@@ -333,7 +334,7 @@ def test_snapshot_counts_only_the_latest_approved_update(session, world):
     (indicator,) = project.indicators
     (p,) = indicator.periods
     assert p.actual.value == 30 and p.pending == 1
-    assert p.category_actuals == {("sex", "female"): svc.Actual(20.0, None, None)}
+    assert p.category_actuals == {("sex", "female"): Actual(20.0, None, None)}
     assert p.category_targets == {("sex", "female"): 70.0, ("sex", "male"): 30.0}
     svc.approve_update(session, second, manager)
     session.commit()
