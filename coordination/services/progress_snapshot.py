@@ -364,9 +364,11 @@ def _cached_figures(
     computed = _compute_figures(session.connection(), scope)
     for indicator_id in stale:
         figures[indicator_id] = computed.get(indicator_id, _NO_FIGURES)
+    # In id order, as writers mark them: two transactions taking row locks in opposite
+    # orders on PostgreSQL could deadlock.
     texts = [
         (indicator_id, revision, *figures[indicator_id].encode())
-        for indicator_id, revision in stale.items()
+        for indicator_id, revision in sorted(stale.items())
     ]
     store_derived(session, partial(_store_figures, texts), what="indicator figures")
     return figures

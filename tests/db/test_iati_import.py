@@ -234,6 +234,25 @@ def test_reimport_updates_matched_records_and_reports_what_changed(session):
     assert any("Decent work 2" in str(e.changes) for e in entries)  # audited like any change
 
 
+def test_reimport_makes_stored_progress_figures_follow(session):
+    """Progress read before an import (figures stored) shows the imported target after."""
+    from coordination.services.results import load_progress_snapshot
+
+    _small_project(session)
+    session.commit()
+    document = export_iati(session, record_identifiers=True)
+    (before,) = load_progress_snapshot(session, ["P1"], detail="figures")
+    session.commit()
+    assert before.indicators[0].series.target_sum == 10
+    report = import_iati(
+        session, document.replace(b'<target value="10"/>', b'<target value="12"/>')
+    )
+    assert report.ok, report.lines()
+    session.commit()
+    (after,) = load_progress_snapshot(session, ["P1"], detail="figures")
+    assert after.indicators[0].series.target_sum == 12
+
+
 def test_reimport_updates_documents_by_address_without_duplicating(session):
     _small_project(session)
     session.commit()
