@@ -8,7 +8,7 @@ helper raises :class:`ValidationError` keyed by the field the caller names, and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -92,6 +92,31 @@ class Problems:
     def check(self) -> None:
         if self.errors:
             raise ValidationError(self.errors)
+
+
+class FieldValues:
+    """The values given to a create or update service, converted field by field.
+
+    Unknown field names are a programming error (``TypeError``); each field's conversion
+    error is collected in ``problems`` so that the caller reports them all at once.
+    """
+
+    def __init__(self, what: str, values: Mapping[str, Any], allowed: Collection[str]) -> None:
+        unknown = set(values) - set(allowed)
+        if unknown:
+            raise TypeError(f"unknown {what} fields: {', '.join(sorted(unknown))}")
+        self.values = values
+        self.problems = Problems()
+        self.resolved: dict[str, Any] = {}
+
+    def attempt(self, key: str, convert: Callable[[Any], Any], *, as_key: bool = False) -> None:
+        """Convert the value of ``key`` if given; ``as_key``: its errors go under ``key``
+        whatever field name the converter used."""
+        if key in self.values:
+            try:
+                self.resolved[key] = convert(self.values[key])
+            except ValidationError as error:
+                self.problems.collect(error, key if as_key else None)
 
 
 def rekey(error: ValidationError, field: str) -> ValidationError:

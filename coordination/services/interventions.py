@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +31,7 @@ from coordination.models import (
     Result,
 )
 from coordination.services._lookup import (
+    FieldValues,
     Problems,
     set_collection,
     set_if_changed,
@@ -139,18 +141,8 @@ def update_project(session: Session, project: Project, **changes: Any) -> Projec
 
 
 def _apply_project(session: Session, project: Project, values: dict[str, Any]) -> None:
-    unknown = set(values) - _PROJECT_FIELDS
-    if unknown:
-        raise TypeError(f"unknown project fields: {', '.join(sorted(unknown))}")
-    problems = Problems()
-    resolved: dict[str, Any] = {}
-
-    def attempt(key: str, convert: Any) -> None:
-        if key in values:
-            try:
-                resolved[key] = convert(values[key])
-            except ValidationError as error:
-                problems.collect(error)
+    fields = FieldValues("project", values, _PROJECT_FIELDS)
+    problems, resolved, attempt = fields.problems, fields.resolved, fields.attempt
 
     attempt("code", lambda v: to_text(v, "code", required=True, max_length=60))
     if resolved.get("code"):
@@ -364,18 +356,9 @@ def _to_category(value: Any) -> DocumentCategory:
 def _apply_document(
     session: Session, document: ProjectDocument, project: Project, values: dict[str, Any]
 ) -> None:
-    unknown = set(values) - set(_DOCUMENT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown document fields: {', '.join(sorted(unknown))}")
-    problems = Problems()
-    resolved: dict[str, Any] = {}
-
-    def attempt(key: str, convert: Any) -> None:
-        if key in values:
-            try:
-                resolved[key] = convert(values[key])
-            except ValidationError as error:
-                problems.collect(error, key)
+    fields = FieldValues("document", values, _DOCUMENT_FIELDS)
+    problems, resolved = fields.problems, fields.resolved
+    attempt = partial(fields.attempt, as_key=True)  # errors under the form's field names
 
     def url(value: Any) -> str:
         text = to_text(value, "url", required=True, max_length=2000) or ""
@@ -615,18 +598,8 @@ def update_intervention(
 def _apply_intervention(
     session: Session, intervention: Intervention, values: dict[str, Any], *, creating: bool
 ) -> None:
-    unknown = set(values) - _INTERVENTION_FIELDS
-    if unknown:
-        raise TypeError(f"unknown intervention fields: {', '.join(sorted(unknown))}")
-    problems = Problems()
-    resolved: dict[str, Any] = {}
-
-    def attempt(key: str, convert: Any) -> None:
-        if key in values:
-            try:
-                resolved[key] = convert(values[key])
-            except ValidationError as error:
-                problems.collect(error)
+    fields = FieldValues("intervention", values, _INTERVENTION_FIELDS)
+    problems, resolved, attempt = fields.problems, fields.resolved, fields.attempt
 
     attempt("code", lambda v: to_text(v, "code", required=True, max_length=80))
     if resolved.get("code"):
