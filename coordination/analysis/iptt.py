@@ -23,6 +23,7 @@ from coordination.analysis.progress import (
     IndicatorProgress,
     ProjectData,
     ResultData,
+    SeriesPoint,
 )
 
 __all__ = [
@@ -40,14 +41,6 @@ __all__ = [
 ]
 
 SEX = "sex"
-
-
-@dataclass(frozen=True)
-class SeriesPoint:
-    start: date
-    end: date
-    target: float | None  # to date for cumulative indicators, the period's own otherwise
-    actual: float | None  # None where the period has no approved actual yet
 
 
 @dataclass(frozen=True)
@@ -111,6 +104,8 @@ def indicator_series(indicator: IndicatorData) -> list[SeriesPoint]:
     >>> [(p.target, p.actual) for p in indicator_series(IndicatorData("1", "T", periods=periods))]
     [(10.0, 4.0), (20.0, 11.0), (30.0, None)]
     """
+    if indicator.points is not None:  # stored by the loader
+        return list(indicator.points)
     if indicator.measure == "qualitative":
         return []
     points: list[SeriesPoint] = []

@@ -51,6 +51,7 @@ __all__ = [
     "ProjectData",
     "ResultData",
     "Series",
+    "SeriesPoint",
     "Thresholds",
     "elapsed_share",
     "indicator_figures",
@@ -121,6 +122,16 @@ NO_PERIODS = Series()
 
 
 @dataclass(frozen=True)
+class SeriesPoint:
+    """One period of an indicator over time, as charts and sparklines show it."""
+
+    start: date
+    end: date
+    target: float | None  # to date for cumulative indicators, the period's own otherwise
+    actual: float | None  # None where the period has no approved actual yet
+
+
+@dataclass(frozen=True)
 class IndicatorData:
     code: str
     title: str
@@ -142,6 +153,7 @@ class IndicatorData:
     series: Series | None = None
     category_series: Mapping[Category, Series] | None = None
     pending: int | None = None  # updates waiting; None: the sum over periods
+    points: tuple[SeriesPoint, ...] | None = None  # over time; None: from periods
 
 
 @dataclass(frozen=True)

@@ -353,7 +353,7 @@ indicator_progress_cache = Table(
     Column("indicator_id", ForeignKey("indicator.id", ondelete="CASCADE"), primary_key=True),
     Column("revision", Integer, nullable=False),
     Column("payload", Text),  # NULL: stale
-    Column("periods", Text),
+    Column("points", Text),
 )
 
 # What the cached figures are computed from. A change to any of these objects makes
@@ -443,6 +443,6 @@ def _stale_statement(dialect: str) -> Any:
         )
         .on_conflict_do_update(
             index_elements=[table.c.indicator_id],
-            set_={"revision": table.c.revision + 1, "payload": None, "periods": None},
+            set_={"revision": table.c.revision + 1, "payload": None, "points": None},
         )
     )

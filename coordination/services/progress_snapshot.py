@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from coordination.analysis.iptt import indicator_series
 from coordination.analysis.progress import (
     NO_PERIODS,
     Actual,
@@ -45,6 +46,7 @@ from coordination.analysis.progress import (
     ProjectData,
     ResultData,
     Series,
+    SeriesPoint,
 )
 from coordination.errors import NotFound
 from coordination.models import (
@@ -87,10 +89,10 @@ def collector_paused() -> Iterator[None]:
 # How much of each indicator the snapshot holds:
 # - "periods": every period with its targets and latest approved actual, per category too
 #   (indicator tracking table, reports, indicator pages);
-# - "series": each period's total target and actual, no disaggregation (logframe page:
-#   progress, status and sparklines);
-# - "figures": no periods; the figures of the totals and of each category computed by
-#   the database (``coordination progress``).
+# - "series": no periods and no disaggregation; the figures of the totals and the points
+#   over time (logframe page: progress, status and sparklines);
+# - "figures": no periods; the figures of the totals and of each category
+#   (``coordination progress``).
 Detail = Literal["periods", "series", "figures"]
 
 
@@ -114,12 +116,12 @@ def _load_snapshot(
     projects, results, indicators, categories, periods, category targets, approved
     updates, their category values, and a count of updates still waiting. Only the
     latest approved update of each period becomes its actual. With "series" and
-    "figures", each indicator's cached :class:`_Figures` come with the indicator (three
-    more statements, and a write, compute and store those of indicators changed since
-    they were stored): "series" gives the period totals (and loads no categories),
-    "figures" the reduced :class:`Series`, so no period row reaches Python. Numbers are
-    cast to floats in SQL: converting tens of thousands of Decimals in Python would
-    cost more than the queries.
+    "figures", each indicator's stored :class:`_Figures` come with the indicator, so no
+    period row reaches Python (three more statements, and a write, compute and store
+    those of indicators changed since they were stored): the reduced :class:`Series` of
+    the totals, and with "figures" of each category, with "series" the points over time
+    (and no categories are loaded). Numbers are cast to floats in SQL: converting tens of
+    thousands of Decimals in Python would cost more than the queries.
     """
     # Core execution: plain rows, none of the ORM's per-row bookkeeping.
     connection = session.connection()
@@ -170,7 +172,7 @@ def _load_snapshot(
             _as_float(Indicator.baseline_value).label("baseline"),
             Indicator.position,
             *([cache.revision, cache.payload] if cached else []),
-            *([cache.periods] if detail == "series" else []),
+            *([cache.points] if detail == "series" else []),
         )
         .join(Result, Result.id == Indicator.result_id)
         .where(Result.project_id.in_(ids))
@@ -218,10 +220,6 @@ def _load_snapshot(
         result = result_by_id[i.result_id]
         project = project_by_id[result.project_id]
         found = figures.get(i.id)
-        if detail == "series" and found is not None:
-            periods = tuple(found.periods)
-        else:
-            periods = tuple(periods_by_indicator.get(i.id, []))
         by_project[result.project_id].append(
             IndicatorData(
                 id=i.id,
@@ -231,7 +229,7 @@ def _load_snapshot(
                 aggregation=i.aggregation.value,
                 ascending=i.ascending,
                 baseline=i.baseline,
-                periods=periods,
+                periods=tuple(periods_by_indicator.get(i.id, [])),
                 dimensions=tuple((d, tuple(c)) for d, c in dims.get(i.id, {}).items()),
                 category_baselines=baselines.get(i.id, {}),
                 result_code=result.code,
@@ -251,6 +249,7 @@ def _load_snapshot(
                     else None
                 ),
                 pending=found.pending if found else None,
+                points=tuple(found.points) if detail == "series" and found else None,
             )
         )
     results_by_project: dict[int, list[ResultData]] = defaultdict(list)
@@ -288,16 +287,16 @@ def _load_snapshot(
 class _Figures:
     """What the dashboard and the logframe need of one indicator, without its periods'
     rows: the reduced series of its totals and of each category (by category id), the
-    updates waiting and each period's total target and actual (for sparklines).
+    updates waiting, and its points over time (what a sparkline draws).
 
-    Stored as two JSON texts, ``payload`` and ``periods``, so that a snapshot that
-    needs no periods neither reads nor decodes them.
+    Stored as two JSON texts, ``payload`` and ``points``, so that a snapshot that
+    draws nothing neither reads nor decodes the points.
     """
 
     series: Series
     categories: Mapping[int, Series]
     pending: int
-    periods: Sequence[PeriodData] = ()
+    points: Sequence[SeriesPoint] = ()
 
     def encode(self) -> tuple[str, str]:
         payload = {
@@ -305,34 +304,21 @@ class _Figures:
             "categories": {str(c): astuple(s) for c, s in self.categories.items()},
             "pending": self.pending,
         }
-        periods = [
-            [
-                p.start.isoformat(),
-                p.end.isoformat(),
-                p.target,
-                None if p.actual is None else astuple(p.actual),
-            ]
-            for p in self.periods
-        ]
-        return _compact(payload), _compact(periods)
+        points = [[p.start.isoformat(), p.end.isoformat(), p.target, p.actual] for p in self.points]
+        return _compact(payload), _compact(points)
 
     @classmethod
-    def decode(cls, payload: str, periods: str | None) -> _Figures:
+    def decode(cls, payload: str, points: str | None) -> _Figures:
         data = json.loads(payload)
         return cls(
             series=Series(*data["series"]),
             categories={int(c): Series(*s) for c, s in data["categories"].items()},
             pending=data["pending"],
-            periods=()
-            if periods is None
+            points=()
+            if points is None
             else [
-                PeriodData(
-                    date.fromisoformat(start),
-                    date.fromisoformat(end),
-                    target,
-                    None if actual is None else Actual(*actual),
-                )
-                for start, end, target, actual in json.loads(periods)
+                SeriesPoint(date.fromisoformat(start), date.fromisoformat(end), target, actual)
+                for start, end, target, actual in json.loads(points)
             ],
         )
 
@@ -347,7 +333,7 @@ def _cached_figures(
     """Each indicator's figures: stored ones as read, the others computed and stored.
 
     ``indicators`` are rows with ``id``, ``revision`` and ``payload`` (NULL when there
-    is no row yet or a change made it stale), and ``periods`` when they are wanted.
+    is no row yet or a change made it stale), and ``points`` when they are wanted.
     """
     figures: dict[int, _Figures] = {}
     stale: dict[int, int | None] = {}
@@ -355,13 +341,13 @@ def _cached_figures(
         if row.payload is None:
             stale[row.id] = row.revision
         else:
-            figures[row.id] = _Figures.decode(row.payload, getattr(row, "periods", None))
+            figures[row.id] = _Figures.decode(row.payload, getattr(row, "points", None))
     if not stale:
         return figures
     # A few changed indicators are named; many are computed with the rest (a list of
     # thousands of ids would cost more, and could pass SQLite's parameter limit).
     scope = list(stale) if len(stale) <= _NAMED_AT_MOST else indicator_scope
-    computed = _compute_figures(session.connection(), scope)
+    computed = _compute_figures(session.connection(), scope, indicators)
     for indicator_id in stale:
         figures[indicator_id] = computed.get(indicator_id, _NO_FIGURES)
     # In id order, as writers mark them: two transactions taking row locks in opposite
@@ -378,9 +364,12 @@ _NO_FIGURES = _Figures(NO_PERIODS, {}, 0)
 _NAMED_AT_MOST = 500
 
 
-def _compute_figures(connection: Connection, indicator_scope: Any) -> dict[int, _Figures]:
+def _compute_figures(
+    connection: Connection, indicator_scope: Any, indicators: Sequence[Any]
+) -> dict[int, _Figures]:
     """The figures of the indicators in ``indicator_scope`` (a query or a list of ids),
-    computed by the database in three statements."""
+    computed by the database in three statements; ``indicators`` are rows with ``id``,
+    ``measure`` and ``aggregation`` (the rules of their points over time)."""
     if connection.dialect.name == "postgresql":
         # The planner prices the correlated seeks high enough to JIT-compile the
         # reductions, which then costs more than it saves (200 ms of 800).
@@ -388,15 +377,20 @@ def _compute_figures(connection: Connection, indicator_scope: Any) -> dict[int, 
     series, category_series = _series(connection, indicator_scope)
     periods = _period_totals(connection, indicator_scope)
     pending = _pending_by_indicator(connection, indicator_scope)
-    return {
-        indicator_id: _Figures(
+    rules = {i.id: (i.measure.value, i.aggregation.value) for i in indicators}
+    figures = {}
+    for indicator_id in series.keys() | periods.keys() | pending.keys():
+        measure, aggregation = rules[indicator_id]
+        shape = IndicatorData(
+            "", "", measure, aggregation, periods=tuple(periods.get(indicator_id, ()))
+        )
+        figures[indicator_id] = _Figures(
             series=series.get(indicator_id, NO_PERIODS),
             categories=category_series.get(indicator_id, {}),
             pending=pending.get(indicator_id, 0),
-            periods=periods.get(indicator_id, []),
+            points=indicator_series(shape),
         )
-        for indicator_id in series.keys() | periods.keys() | pending.keys()
-    }
+    return figures
 
 
 def _store_figures(
@@ -407,23 +401,23 @@ def _store_figures(
     table = indicator_progress_cache
     c = table.c
     fresh = [
-        {"indicator_id": i, "revision": 0, "payload": payload, "periods": periods}
-        for i, revision, payload, periods in texts
+        {"indicator_id": i, "revision": 0, "payload": payload, "points": points}
+        for i, revision, payload, points in texts
         if revision is None
     ]
     if fresh:
         module: Any = postgresql if connection.dialect.name == "postgresql" else sqlite
         connection.execute(module.insert(table).on_conflict_do_nothing(), fresh)
     stale = [
-        {"key": i, "seen": revision, "data": payload, "sparkline": periods}
-        for i, revision, payload, periods in texts
+        {"key": i, "seen": revision, "data": payload, "over_time": points}
+        for i, revision, payload, points in texts
         if revision is not None
     ]
     if stale:
         connection.execute(
             table.update()
             .where(c.indicator_id == bindparam("key"), c.revision == bindparam("seen"))
-            .values(payload=bindparam("data"), periods=bindparam("sparkline")),
+            .values(payload=bindparam("data"), points=bindparam("over_time")),
             stale,
         )
 

@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("indicator_id", sa.Integer(), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=True),
-        sa.Column("periods", sa.Text(), nullable=True),
+        sa.Column("points", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["indicator_id"],
             ["indicator.id"],
