@@ -13,9 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Table,
@@ -38,6 +40,7 @@ __all__ = [
     "Meeting",
     "MeetingOccurrence",
     "MeetingParticipant",
+    "calendar_feed_cache",
     "meeting_ical_cache",
 ]
 
@@ -71,6 +74,19 @@ meeting_ical_cache = Table(
     ),
     # The meeting's updated_at the bytes were made for (older ones are pruned).
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+
+# Whole feed bodies by what shapes them (kind of feed, whose, host, URLs, options, the
+# revision's epoch) and the calendar revision they were rendered at, so that a restart
+# with an unchanged calendar serves a feed with one lookup
+# (coordination.services.feed_store). A cache, not data: one row per feed, replaced when
+# the feed is rendered at a newer revision; any row may be deleted at any time.
+calendar_feed_cache = Table(
+    "calendar_feed_cache",
+    Base.metadata,
+    Column("key", String(64), primary_key=True),
+    Column("revision", BigInteger, nullable=False),
     Column("body", LargeBinary, nullable=False),
 )
 
@@ -222,6 +238,9 @@ class MeetingParticipant(ReprMixin, Base):
     __audit_parent__ = "meeting"
     __table_args__ = (
         CheckConstraint("organisation_id IS NOT NULL OR person_id IS NOT NULL", name="someone"),
+        # Covers a feed's "is this person or organisation invited?" test per meeting
+        # (coordination.services.meetings.feed_query) without reading the table.
+        Index("ix_meeting_participant_feed", "meeting_id", "person_id", "organisation_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -165,7 +165,7 @@ PRIVATE_MODELS: dict[type, str] = {
 
 # Derived caches, not data: any request that renders a calendar feed may fill
 # meeting_ical_cache (serialised events, see coordination.services.event_store).
-CACHE_TABLES = frozenset({"meeting_ical_cache"})
+CACHE_TABLES = frozenset({"meeting_ical_cache", "calendar_feed_cache"})
 
 
 def snapshot(engine: Engine) -> dict[str, tuple[int, str]]:

@@ -1,0 +1,46 @@
+"""calendar revision (cheap feed revalidation), stored feed bodies, feed index
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02 13:00:00+00:00
+"""
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    revision_table = op.create_table(
+        "calendar_revision",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("epoch", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_revision")),
+    )
+    op.bulk_insert(revision_table, [{"id": 1, "epoch": uuid.uuid4().hex, "value": 0}])
+    op.create_table(
+        "calendar_feed_cache",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("revision", sa.BigInteger(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_calendar_feed_cache")),
+    )
+    op.create_index(
+        "ix_meeting_participant_feed",
+        "meeting_participant",
+        ["meeting_id", "person_id", "organisation_id"],
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_meeting_participant_feed", table_name="meeting_participant")
+    op.drop_table("calendar_feed_cache")
+    op.drop_table("calendar_revision")

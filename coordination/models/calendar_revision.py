@@ -1,0 +1,148 @@
+"""The calendar's revision: one number that moves with every write a feed can show.
+
+A calendar client revalidates its feed every few minutes. Working out whether a feed of
+thousands of meetings changed (count, latest change, sums of versions and ids over its
+meetings) costs an aggregate over all of them; reading one number costs nothing. So
+every transaction that writes a table a feed depends on (:data:`FEED_TABLES`: the
+meetings, their invitees, exceptions and themes, and the people, organisations,
+countries and themes named in events or deciding who is in a feed) raises the one row of
+``calendar_revision`` by one, and a feed's state computed at revision N stays right for
+as long as the revision reads N (:mod:`coordination.feeds`, ``open_feed``).
+
+The raise is done for every SQLAlchemy statement, ORM flush or Core
+``insert()``/``update()``/``delete()`` alike, by an engine listener: no write path can
+forget it. It runs before the transaction's first such write, once per transaction; its
+row lock serialises writers of these tables on PostgreSQL until they commit, so a reader
+sees either a write's data with its revision or neither. Raw SQL written as text does
+not pass the listener: call :func:`bump_calendar_revision` after it.
+
+``epoch`` is drawn at random when the row is made: a database made afresh (or emptied
+and started again) starts at revision 0 again, and the epoch tells its revisions from
+the ones of before.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Table,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.sql.dml import UpdateBase
+
+from coordination.db import Base
+
+__all__ = [
+    "FEED_TABLES",
+    "Revision",
+    "bump_calendar_revision",
+    "calendar_revision",
+    "read_revision",
+    "revision_columns",
+    "start_calendar_revision",
+]
+
+calendar_revision = Table(
+    "calendar_revision",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", String(32), nullable=False),
+    Column("value", BigInteger, nullable=False),
+)
+
+# Every table whose rows show in a feed's events or name (meetings, invitees, exceptions,
+# themes, organisers' and invitees' names and addresses, countries) or decide which
+# meetings are in a feed (invitees, people's organisations).
+FEED_TABLES = frozenset(
+    {
+        "meeting",
+        "meeting_participant",
+        "meeting_occurrence",
+        "meeting_theme",
+        "person",
+        "organisation",
+        "country",
+        "theme",
+    }
+)
+
+_ROW = 1
+_BUMPED = "coordination_calendar_revision_bumped"  # the transaction that raised it
+_BUMP = (
+    update(calendar_revision)
+    .where(calendar_revision.c.id == _ROW)
+    .values(value=calendar_revision.c.value + 1)
+)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The calendar's revision as read in one statement."""
+
+    epoch: str
+    value: int
+
+
+def revision_columns() -> tuple[Any, Any]:
+    """Scalar subqueries for (epoch, value), to read the revision inside another
+    statement, in that statement's snapshot."""
+    table = calendar_revision
+    where = table.c.id == _ROW
+    return (
+        select(table.c.epoch).where(where).scalar_subquery(),
+        select(table.c.value).where(where).scalar_subquery(),
+    )
+
+
+def read_revision(connection: Connection) -> Revision | None:
+    """The current revision, or None if the row is missing (then nothing may be
+    memoised by revision)."""
+    table = calendar_revision
+    row = connection.execute(select(table.c.epoch, table.c.value).where(table.c.id == _ROW)).first()
+    return None if row is None else Revision(row[0], int(row[1]))
+
+
+def start_calendar_revision(connection: Connection) -> None:
+    """Make the revision row, with a new epoch (a new table, or one just emptied)."""
+    connection.execute(insert(calendar_revision).values(id=_ROW, epoch=uuid.uuid4().hex, value=0))
+
+
+def bump_calendar_revision(connection: Connection) -> None:
+    """Raise the revision now, e.g. after raw SQL that wrote one of :data:`FEED_TABLES`."""
+    connection.execute(_BUMP)
+    connection.info[_BUMPED] = connection.get_transaction()
+
+
+@event.listens_for(calendar_revision, "after_create")
+def _first_row(_table: Table, connection: Connection, **_: Any) -> None:
+    start_calendar_revision(connection)
+
+
+@event.listens_for(Engine, "before_execute")
+def _bump_before_feed_writes(connection: Connection, statement: Any, *_: Any, **__: Any) -> None:
+    if not isinstance(statement, UpdateBase):
+        return
+    if getattr(getattr(statement, "table", None), "name", None) not in FEED_TABLES:
+        return
+    transaction = connection.get_transaction()
+    if transaction is not None and connection.info.get(_BUMPED) is transaction:
+        return  # once per transaction: the row stays locked until it ends
+    bump_calendar_revision(connection)
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _forget_rolled_back_bump(connection: Connection, *_: Any) -> None:
+    # The savepoint may have held the raise: raise again with the next write.
+    connection.info.pop(_BUMPED, None)
