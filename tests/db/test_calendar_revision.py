@@ -264,3 +264,44 @@ def test_a_database_started_afresh_does_not_reuse_memoised_states(session):
     session.commit()
     _, again = open_feed(session, token, SECRET)
     assert again.count == 0
+
+
+# -- whole feed bodies stored by revision --------------------------------------------------
+
+
+def test_a_stored_feed_body_is_served_only_at_its_revision(session):
+    from coordination.models.calendar_revision import calendar_revision
+    from coordination.services.feed_store import stored_or_rendered
+
+    w = _world(session)
+    renders: list[int] = []
+
+    def body_at(shape: str = "person-feed|1") -> bytes:
+        revision = read_revision(session.connection())
+
+        def render() -> bytes:
+            renders.append(1)
+            return f"body {revision.value} {len(renders)}".encode()
+
+        data = stored_or_rendered(session, shape=shape, revision=revision, render=render)
+        session.commit()
+        return data
+
+    first = body_at()
+    assert body_at() == first and len(renders) == 1  # found, not rendered
+    assert body_at("organisation-feed|1") != first and len(renders) == 2  # another feed
+    w["person"].name = "Renamed"  # anything a feed shows moves the revision
+    session.commit()
+    second = body_at()
+    assert second != first and len(renders) == 3
+    assert body_at() == second and len(renders) == 3
+    # A database started afresh (new epoch, revision 0 again) finds nothing old.
+    connection = session.connection()
+    connection.execute(delete(calendar_revision))
+    from coordination.models.calendar_revision import start_calendar_revision
+
+    start_calendar_revision(connection)
+    session.commit()
+    body_at()
+    assert len(renders) == 4
+    assert stored_or_rendered(session, shape="x", revision=None, render=lambda: b"r") == b"r"

@@ -389,3 +389,62 @@ def test_no_async_teardown_after_each_request(app):
     names = [f.__name__ for f in app.teardown_appcontext_funcs]
     assert "_close_async_sessions" not in names
     assert "_close_sessions" in names
+
+
+# -- whole feed bodies kept across restarts ----------------------------------------------
+
+
+def _restart() -> None:
+    """What a new process starts with: nothing in memory (the database stays)."""
+    from coordination.feeds import FEED_STATES
+    from coordination.interop import ical
+
+    ical.DEFAULT_CACHE.clear()
+    svc.ENTRY_CACHE.clear()
+    FEED_STATES.clear()
+
+
+def test_after_a_restart_an_unchanged_feed_is_one_lookup_and_a_change_is_never_stale(
+    app, client, partner, data, monkeypatch
+):
+    from coordination.models import Organisation, Person
+
+    url = f"/feeds/{token(app, partner, 'organisation')}.ics"
+    first = client.get(url)
+    with app.app_context():
+        engine = db.engine
+    _restart()
+    serialised: list[int] = []
+    real = icalendar.Calendar.to_ical
+    monkeypatch.setattr(
+        icalendar.Calendar,
+        "to_ical",
+        lambda *a, **k: serialised.append(1) or real(*a, **k),
+    )
+    found: list = []
+    statements = _statements_of(engine, lambda: found.append(client.get(url)))
+    assert found[0].status_code == 200 and found[0].data == first.data
+    assert found[0].headers["ETag"] == first.headers["ETag"]
+    # Account and revision; the feed's state; its stored body. Nothing rendered.
+    assert len(statements) == 3, statements
+    assert "calendar_feed_cache" in statements[2] and not serialised
+
+    person = data.scalars(select(Person).where(Person.name == "Nasrin Akter")).one()
+    organisation = data.get(Organisation, partner.organisation_id)
+    meeting = data.scalars(select(Meeting).where(Meeting.title == "BGMEA seat")).one()
+    changes = [
+        (lambda: svc.update_meeting(data, meeting, title="BGMEA seat, moved"), b"moved"),
+        (lambda: setattr(person, "name", "Nasrin Akter Khan"), b"Nasrin Akter Khan"),
+        (lambda: setattr(organisation, "name", "BGMEA Dhaka"), b"Meetings: BGMEA Dhaka"),
+    ]
+    for change, shown in changes:
+        change()
+        data.commit()
+        _restart()
+        response = client.get(url)
+        assert response.status_code == 200
+        assert shown in response.data.replace(b"\r\n ", b""), shown
+    # Another host in UIDs is another feed body.
+    app.config["CALENDAR_HOST"] = "elsewhere.example"
+    _restart()
+    assert b"@elsewhere.example" in client.get(url).data
