@@ -17,7 +17,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
-    Index,
     LargeBinary,
     String,
     Table,
@@ -238,9 +237,6 @@ class MeetingParticipant(ReprMixin, Base):
     __audit_parent__ = "meeting"
     __table_args__ = (
         CheckConstraint("organisation_id IS NOT NULL OR person_id IS NOT NULL", name="someone"),
-        # Covers a feed's "is this person or organisation invited?" test per meeting
-        # (coordination.services.meetings.feed_query) without reading the table.
-        Index("ix_meeting_participant_feed", "meeting_id", "person_id", "organisation_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

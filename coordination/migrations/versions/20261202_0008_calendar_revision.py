@@ -1,4 +1,4 @@
-"""calendar revision (cheap feed revalidation), stored feed bodies, feed index
+"""calendar revision (cheap feed revalidation) and stored feed bodies
 
 Revision ID: 0008
 Revises: 0007
@@ -33,14 +33,8 @@ def upgrade() -> None:
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_calendar_feed_cache")),
     )
-    op.create_index(
-        "ix_meeting_participant_feed",
-        "meeting_participant",
-        ["meeting_id", "person_id", "organisation_id"],
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_meeting_participant_feed", table_name="meeting_participant")
     op.drop_table("calendar_feed_cache")
     op.drop_table("calendar_revision")
