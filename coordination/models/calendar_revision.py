@@ -19,6 +19,11 @@ not pass the listener: call :func:`bump_calendar_revision` after it.
 ``epoch`` is drawn at random when the row is made: a database made afresh (or emptied
 and started again) starts at revision 0 again, and the epoch tells its revisions from
 the ones of before.
+
+``names`` is raised too when the write is to a table of :data:`NAME_TABLES` (people,
+organisations, countries, themes): their rows show in many meetings' events without
+touching the meetings, so calendar entries kept in memory by meeting version are kept by
+this number too (:func:`coordination.services.meetings.feed_entries`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    cast,
     event,
     insert,
     select,
@@ -46,9 +52,11 @@ from coordination.db import Base
 
 __all__ = [
     "FEED_TABLES",
+    "NAME_TABLES",
     "Revision",
     "bump_calendar_revision",
     "calendar_revision",
+    "names_column",
     "read_revision",
     "revision_columns",
     "start_calendar_revision",
@@ -60,6 +68,7 @@ calendar_revision = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("epoch", String(32), nullable=False),
     Column("value", BigInteger, nullable=False),
+    Column("names", BigInteger, nullable=False, server_default="0"),
 )
 
 # Every table whose rows show in a feed's events or name (meetings, invitees, exceptions,
@@ -78,12 +87,26 @@ FEED_TABLES = frozenset(
     }
 )
 
+# Those of them whose rows show in events of meetings they do not belong to.
+NAME_TABLES = frozenset({"person", "organisation", "country", "theme"})
+
 _ROW = 1
-_BUMPED = "coordination_calendar_revision_bumped"  # the transaction that raised it
+# (the transaction, whether names was raised in it too)
+_BUMPED = "coordination_calendar_revision_bumped"
 _BUMP = (
     update(calendar_revision)
     .where(calendar_revision.c.id == _ROW)
     .values(value=calendar_revision.c.value + 1)
+)
+_BUMP_NAMES_ONLY = (
+    update(calendar_revision)
+    .where(calendar_revision.c.id == _ROW)
+    .values(names=calendar_revision.c.names + 1)
+)
+_BUMP_NAMES = (
+    update(calendar_revision)
+    .where(calendar_revision.c.id == _ROW)
+    .values(value=calendar_revision.c.value + 1, names=calendar_revision.c.names + 1)
 )
 
 
@@ -106,6 +129,16 @@ def revision_columns() -> tuple[Any, Any]:
     )
 
 
+def names_column() -> Any:
+    """A scalar subquery for epoch and names revision as one text, ``"epoch:names"``."""
+    table = calendar_revision
+    return (
+        select(table.c.epoch + ":" + cast(table.c.names, String))
+        .where(table.c.id == _ROW)
+        .scalar_subquery()
+    )
+
+
 def read_revision(connection: Connection) -> Revision | None:
     """The current revision, or None if the row is missing (then nothing may be
     memoised by revision)."""
@@ -119,10 +152,11 @@ def start_calendar_revision(connection: Connection) -> None:
     connection.execute(insert(calendar_revision).values(id=_ROW, epoch=uuid.uuid4().hex, value=0))
 
 
-def bump_calendar_revision(connection: Connection) -> None:
-    """Raise the revision now, e.g. after raw SQL that wrote one of :data:`FEED_TABLES`."""
-    connection.execute(_BUMP)
-    connection.info[_BUMPED] = connection.get_transaction()
+def bump_calendar_revision(connection: Connection, *, names: bool = True) -> None:
+    """Raise the revision now, e.g. after raw SQL that wrote one of :data:`FEED_TABLES`
+    (``names``: or of :data:`NAME_TABLES`; when unsure, leave it on)."""
+    connection.execute(_BUMP_NAMES if names else _BUMP)
+    connection.info[_BUMPED] = (connection.get_transaction(), names)
 
 
 @event.listens_for(calendar_revision, "after_create")
@@ -134,12 +168,18 @@ def _first_row(_table: Table, connection: Connection, **_: Any) -> None:
 def _bump_before_feed_writes(connection: Connection, statement: Any, *_: Any, **__: Any) -> None:
     if not isinstance(statement, UpdateBase):
         return
-    if getattr(getattr(statement, "table", None), "name", None) not in FEED_TABLES:
+    name = getattr(getattr(statement, "table", None), "name", None)
+    if name not in FEED_TABLES:
         return
+    names = name in NAME_TABLES
     transaction = connection.get_transaction()
-    if transaction is not None and connection.info.get(_BUMPED) is transaction:
-        return  # once per transaction: the row stays locked until it ends
-    bump_calendar_revision(connection)
+    done, with_names = connection.info.get(_BUMPED, (None, False))
+    if transaction is None or done is not transaction:
+        bump_calendar_revision(connection, names=names)
+    elif names and not with_names:  # raised already, but not the names
+        connection.execute(_BUMP_NAMES_ONLY)
+        connection.info[_BUMPED] = (transaction, True)
+    # else: once per transaction; the row stays locked until it ends
 
 
 @event.listens_for(Engine, "rollback_savepoint")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
-from sqlalchemy import delete, event, insert, text, update
+from sqlalchemy import delete, event, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from coordination.db import make_engine
@@ -305,3 +305,50 @@ def test_a_stored_feed_body_is_served_only_at_its_revision(session):
     body_at()
     assert len(renders) == 4
     assert stored_or_rendered(session, shape="x", revision=None, render=lambda: b"r") == b"r"
+
+
+def test_a_warm_process_shows_renamed_people_and_organisations_at_once(session):
+    """Entries kept in memory by meeting version are kept by the names revision too."""
+    organiser = factories.create_organisation(session, name="ILO Dhaka")
+    person = factories.create_person(session, name="Nasrin Akter")
+    meeting = factories.create_meeting(session, title="Dialogue", organiser=organiser)
+    svc.invite(session, meeting, person=person)
+    session.commit()
+
+    def served() -> str:  # no restart: the process's caches stay warm
+        data = svc.calendar_for(session, host="calendar.test", meeting=meeting).decode()
+        session.commit()
+        return data.replace("\r\n ", "")
+
+    assert "Nasrin Akter" in served()
+    version = meeting.version
+    person.name = "Nasrin Akter Rahman"
+    session.commit()
+    assert "Nasrin Akter Rahman" in served()
+    organiser.name = "ILO Country Office for Bangladesh"
+    session.commit()
+    assert "ILO Country Office for Bangladesh" in served()
+    session.refresh(meeting)
+    assert meeting.version == version  # the meeting itself never changed
+
+
+def test_only_name_tables_raise_the_names_revision(session):
+    from coordination.models.calendar_revision import calendar_revision
+
+    w = _world(session)
+
+    def names() -> int:
+        session.commit()
+        value = session.scalar(select(calendar_revision.c.names))
+        session.commit()
+        return value
+
+    before = names()
+    svc.update_meeting(session, w["series"], title="Meeting only")
+    assert names() == before
+    svc.update_meeting(session, w["series"], title="And a person")
+    session.flush()
+    w["person"].name = "Also renamed"
+    session.flush()
+    w["organisation"].name = "Org renamed"
+    assert names() == before + 1

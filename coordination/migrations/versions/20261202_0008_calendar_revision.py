@@ -23,9 +23,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("epoch", sa.String(length=32), nullable=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("names", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_revision")),
     )
-    op.bulk_insert(revision_table, [{"id": 1, "epoch": uuid.uuid4().hex, "value": 0}])
+    op.bulk_insert(revision_table, [{"id": 1, "epoch": uuid.uuid4().hex, "value": 0, "names": 0}])
     op.create_table(
         "calendar_feed_cache",
         sa.Column("key", sa.String(length=64), nullable=False),
