@@ -117,6 +117,27 @@ def _writes(session: Session, w: dict) -> list[tuple[str, Callable[[], object]]]
             ),
         ),
         (
+            "ORM bulk insert",
+            lambda: session.execute(
+                insert(Person), [{"name": "Bulk one", "sex": "female", "version": 1}]
+            ),
+        ),
+        (
+            "ORM bulk update by primary key",
+            lambda: session.execute(
+                update(Meeting),
+                [
+                    {
+                        "id": other.id,
+                        "city": "Phnom Penh",
+                        "version": session.scalar(
+                            select(Meeting.version).where(Meeting.id == other.id)
+                        ),
+                    }
+                ],
+            ),
+        ),
+        (
             "Core on a plain connection",
             lambda: session.connection().execute(
                 Organisation.__table__.update()
