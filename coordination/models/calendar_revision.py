@@ -58,6 +58,7 @@ __all__ = [
     "calendar_revision",
     "names_column",
     "read_revision",
+    "renew_calendar_epoch",
     "revision_columns",
     "start_calendar_revision",
 ]
@@ -150,6 +151,16 @@ def read_revision(connection: Connection) -> Revision | None:
 def start_calendar_revision(connection: Connection) -> None:
     """Make the revision row, with a new epoch (a new table, or one just emptied)."""
     connection.execute(insert(calendar_revision).values(id=_ROW, epoch=uuid.uuid4().hex, value=0))
+
+
+def renew_calendar_epoch(connection: Connection) -> None:
+    """Draw a new epoch, e.g. after a restore: the restored database counts on from an
+    older revision and may reach numbers a running process memoised for other data."""
+    connection.execute(
+        update(calendar_revision)
+        .where(calendar_revision.c.id == _ROW)
+        .values(epoch=uuid.uuid4().hex)
+    )
 
 
 def bump_calendar_revision(connection: Connection, *, names: bool = True) -> None:
