@@ -32,6 +32,7 @@ from werkzeug.wrappers import Response
 
 from admin.extensions import csrf, db
 from coordination.feeds import (
+    RENDER_VERSION,
     FeedState,
     FeedSubject,
     FeedTokenError,
@@ -45,6 +46,7 @@ from coordination.feeds import (
 from coordination.interop.ical import CalendarEntry, render_calendar
 from coordination.models import Organisation, Person, User
 from coordination.services.event_store import DatabaseEventStore
+from coordination.services.feed_store import stored_or_rendered
 from coordination.services.meetings import feed_entries, feed_query
 
 __all__ = [
@@ -94,6 +96,7 @@ def calendar_response(
     attachment: bool,
     transform: Callable[[Sequence[CalendarEntry]], Sequence[CalendarEntry]] | None = None,
     state: FeedState | None = None,
+    store_whole: bool = False,
 ) -> Response:
     """A calendar of the query's meetings, or ``304 Not Modified``.
 
@@ -102,6 +105,11 @@ def calendar_response(
     a function, called only when the calendar is rendered; so may ``query``, called only
     when needed (not for a ``304`` when the caller gives ``state``, the query's
     :func:`~coordination.feeds.feed_state`).
+
+    With ``store_whole`` and a ``state`` that knows its calendar revision (from
+    :func:`~coordination.feeds.open_feed`), the whole body is kept in the database by
+    revision (:mod:`coordination.services.feed_store`): after a restart an unchanged
+    calendar is served with one lookup.
     """
 
     def meetings() -> Select[Any]:
@@ -126,16 +134,30 @@ def calendar_response(
         if_modified_since=request.headers.get("If-Modified-Since"),
     ):
         return Response(status=304, headers=headers)
-    entries: Sequence[CalendarEntry] = feed_entries(
-        db.session, meetings(), host=host, url_template=template
-    )
-    if transform is not None:
-        entries = transform(entries)
-    data = render_calendar(
-        entries,
-        name=name if isinstance(name, str) else name(),
-        store=DatabaseEventStore(db.session),
-    )
+
+    def render() -> bytes:
+        entries: Sequence[CalendarEntry] = feed_entries(
+            db.session, meetings(), host=host, url_template=template
+        )
+        if transform is not None:
+            entries = transform(entries)
+        return render_calendar(
+            entries,
+            name=name if isinstance(name, str) else name(),
+            store=DatabaseEventStore(db.session),
+        )
+
+    if store_whole and transform is None:
+        # The state's revision was read before anything the body is made of; the name
+        # (a person's or organisation's) is covered by the revision too.
+        data = stored_or_rendered(
+            db.session,
+            shape=f"{RENDER_VERSION}|{salt}|{host}|{template}",
+            revision=state.revision,
+            render=render,
+        )
+    else:
+        data = render()
     disposition = "attachment" if attachment else "inline"
     headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return Response(data, status=200, headers=headers, content_type=ICAL_MIMETYPE)
@@ -214,6 +236,7 @@ def _subject_feed(subject: FeedSubject, state: FeedState) -> Response:
         salt=f"{salt}|{subject_id}",
         attachment=False,
         state=state,
+        store_whole=True,
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from coordination.db import upgrade_database
 from coordination.errors import CoordinationError
+from coordination.models.calendar_revision import renew_calendar_epoch
 
 __all__ = ["backup_database", "restore_database"]
 
@@ -74,6 +75,10 @@ def restore_database(engine: Engine, source: Path) -> None:
     else:
         raise CoordinationError(f"restores of {backend} databases are not supported")
     upgrade_database(engine)
+    with engine.begin() as connection:
+        # Running processes keep feed states by calendar revision; the restored database
+        # counts on from an older one and could reach the same numbers with other data.
+        renew_calendar_epoch(connection)
 
 
 def _sqlite_path(engine: Engine) -> Path:

@@ -8,10 +8,18 @@ reading that feed; nothing here or in the web layer accepts it for anything else
 
 Calendar clients poll feeds every few minutes. :func:`feed_state` reduces a feed to
 four numbers in one aggregate query (how many meetings, the latest change, the sums of
-their versions and ids); :func:`etag_for_state` turns them into an ETag, so a 304 costs
-one small query and no rendering. Any edit of a meeting bumps its ``version`` and
-``updated_at``; adding or removing a meeting changes the count; so the ETag changes
-whenever the feed's meetings do.
+their versions and ids); :func:`etag_for_state` turns them into an ETag, so a 304 needs
+no rendering. Any edit of a meeting bumps its ``version`` and ``updated_at``; adding or
+removing a meeting changes the count; so the ETag changes whenever the feed's meetings
+do.
+
+Over a feed of thousands of meetings that aggregate still takes milliseconds, so
+:func:`open_feed` keeps each feed's state in memory (:data:`FEED_STATES`) with the
+calendar revision it was computed at (:mod:`coordination.models.calendar_revision`:
+every write a feed depends on raises it, in any process). A revalidation reads the
+token's account and the revision in one statement by primary key; only when the
+revision moved is the aggregate computed again, in one statement that reads the
+revision too, so a state is never labelled newer than the data it was computed from.
 """
 
 from __future__ import annotations
@@ -19,21 +27,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import Select, bindparam, func, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import Session
 
 from coordination.errors import CoordinationError
 from coordination.models import Meeting, User
+from coordination.models.calendar_revision import Revision, revision_columns
 
 __all__ = [
+    "FEED_STATES",
     "FeedState",
+    "FeedStateMemo",
     "FeedSubject",
     "FeedTokenError",
     "etag_for_state",
@@ -152,25 +165,78 @@ def read_feed_token(session: Session, token: str, secret: str | bytes) -> FeedSu
 
 
 def open_feed(session: Session, token: str, secret: str | bytes) -> tuple[FeedSubject, FeedState]:
-    """Check a token and give its feed's state, in one statement: what a ``304`` costs.
+    """Check a token and give its feed's state: what a ``304`` costs.
 
     The same checks as :func:`read_feed_token` (signature first, without the database;
-    then the account: present, active, same generation, linked), and the same
-    :class:`FeedState` as :func:`feed_state` over the subject's ``feed_query``. The
-    account row and the aggregate over its meetings come back together; the meetings
-    are joined only while the account is active and the token's generation current.
+    then the account: present, active, same generation, linked), on every call, and the
+    same :class:`FeedState` as :func:`feed_state` over the subject's ``feed_query``.
+
+    One statement reads the account and the calendar revision by primary key. The
+    feed's state comes from :data:`FEED_STATES` if it was computed at that revision;
+    otherwise a second statement computes it with the revision it was computed at.
     """
     kind, user_id, generation = _read_token(token, secret)
-    row = (
-        session.connection()
-        .execute(_open_feed_statement(kind), {"user_id": user_id, "generation": generation})
-        .first()
-    )
+    connection = session.connection()
+    row = connection.execute(_ACCOUNT_STATEMENT, {"user_id": user_id}).first()
     account = None if row is None else (bool(row[0]), row[1], row[2], row[3])
     subject = _subject(kind, user_id, generation, account)
     assert row is not None
-    count, last, versions, ids = row[4:]
-    return subject, FeedState(int(count), last, int(versions), int(ids))
+    subject_id = subject.person_id if kind == "person" else subject.organisation_id
+    where = connection.engine.url
+    if row[4] is not None:
+        current = Revision(row[4], int(row[5]))
+        memoised = FEED_STATES.get((where, current.epoch, kind, subject_id), current)
+        if memoised is not None:
+            return subject, memoised
+    found = connection.execute(_feed_state_statement(kind), {"subject_id": subject_id}).one()
+    epoch, value, count, last, versions, ids = found
+    revision = None if epoch is None else Revision(epoch, int(value))
+    state = FeedState(int(count), last, int(versions), int(ids), revision=revision)
+    if revision is not None:
+        FEED_STATES.put((where, revision.epoch, kind, subject_id), state)
+    return subject, state
+
+
+class FeedStateMemo:
+    """Feeds' states by (database, epoch, kind, subject id), each valid at the calendar
+    revision it was computed at; the least recently used are dropped beyond ``size``."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._states: OrderedDict[tuple[Any, ...], FeedState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], revision: Revision) -> FeedState | None:
+        with self._lock:
+            state = self._states.get(key)
+            if state is None or state.revision != revision:
+                return None
+            self._states.move_to_end(key)
+            return state
+
+    def put(self, key: tuple[Any, ...], state: FeedState) -> None:
+        with self._lock:
+            known = self._states.get(key)
+            # Never replace a state with an older one (a slower request finishing late).
+            if known is not None and known.revision is not None and state.revision is not None:
+                if known.revision.epoch == state.revision.epoch:
+                    if known.revision.value > state.revision.value:
+                        return
+            self._states[key] = state
+            self._states.move_to_end(key)
+            while len(self._states) > self.size:
+                self._states.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._states.clear()
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+
+# Feed states this process computed, shared by every request.
+FEED_STATES = FeedStateMemo()
 
 
 @dataclass(frozen=True)
@@ -180,38 +246,34 @@ class _Subject:
     id: Any
 
 
+def _account_statement() -> Select[Any]:
+    epoch, value = revision_columns()
+    return select(
+        User.active,
+        User.feed_token_generation,
+        User.person_id,
+        User.organisation_id,
+        epoch,
+        value,
+    ).where(User.id == bindparam("user_id"))
+
+
+# Built once (a 304 should not pay for building SQL expressions).
+_ACCOUNT_STATEMENT = _account_statement()
+
+
 @lru_cache(maxsize=2)
-def _open_feed_statement(kind: FeedKind) -> Select[Any]:
-    # Built once per kind (a 304 should not pay for building SQL expressions). The
-    # feed's conditions are feed_query's own, with the subject's id read from the
-    # account in an uncorrelated subquery: the database evaluates it once, and it is
-    # NULL (no meetings) unless the account is active and the generation current.
+def _feed_state_statement(kind: FeedKind) -> Select[Any]:
+    # The aggregate of feed_query's own conditions, and the revision read in the same
+    # statement (one snapshot): the state is exactly as of that revision, or newer.
     from coordination.services.meetings import feed_query
 
-    holder = aliased(User)
-    subject_id = (
-        select(holder.person_id if kind == "person" else holder.organisation_id)
-        .where(
-            holder.id == bindparam("user_id"),
-            holder.active.is_(True),
-            func.coalesce(holder.feed_token_generation, 0) == bindparam("generation"),
-        )
-        .scalar_subquery()
-    )
-    condition = feed_query(**{kind: _Subject(subject_id)}).whereclause  # type: ignore[arg-type]
+    subject = _Subject(bindparam("subject_id"))
+    condition = feed_query(**{kind: subject}).whereclause  # type: ignore[arg-type]
     assert condition is not None
     aggregate = select(*_AGGREGATES).where(condition).subquery("feed")
-    return (
-        select(
-            User.active,
-            User.feed_token_generation,
-            User.person_id,
-            User.organisation_id,
-            *aggregate.c,
-        )
-        .join_from(User, aggregate, true())
-        .where(User.id == bindparam("user_id"))
-    )
+    epoch, value = revision_columns()
+    return select(epoch, value, *aggregate.c)
 
 
 def reset_feed_token(session: Session, user: User) -> None:
@@ -235,6 +297,9 @@ class FeedState:
     last_modified: datetime | None
     version_sum: int
     id_sum: int
+    # The calendar revision the state was computed at (open_feed), if known. Not part
+    # of the ETag: a write elsewhere in the calendar leaves this feed's ETag alone.
+    revision: Revision | None = field(default=None, compare=False)
 
 
 def feed_state(session: Session, query: Select[Any]) -> FeedState:

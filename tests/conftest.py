@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from coordination.db import Base, make_engine, upgrade_database
 from coordination.models import Area
+from coordination.models.calendar_revision import start_calendar_revision
 from coordination.services.reference import sync_reference_data
 
 POSTGRES_URL = os.environ.get("COORDINATION_TEST_POSTGRES_URL")
@@ -67,6 +68,7 @@ def _reset_postgres(engine: Engine, max_area_id: int) -> None:
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         connection.execute(text("DELETE FROM area WHERE id > :max"), {"max": max_area_id})
+        start_calendar_revision(connection)  # emptied with the rest: a new epoch
     with Session(engine) as session, session.begin():
         sync_reference_data(session)  # restores seed themes/target groups a test removed
 

@@ -2,6 +2,7 @@
 
 from coordination.models.accounts import User
 from coordination.models.audit import AuditEntry
+from coordination.models.calendar_revision import calendar_revision  # noqa: F401  (listeners)
 from coordination.models.coordination import OverlapDecision
 from coordination.models.interventions import (
     Intervention,

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -38,6 +39,7 @@ __all__ = [
     "Meeting",
     "MeetingOccurrence",
     "MeetingParticipant",
+    "calendar_feed_cache",
     "meeting_ical_cache",
 ]
 
@@ -71,6 +73,19 @@ meeting_ical_cache = Table(
     ),
     # The meeting's updated_at the bytes were made for (older ones are pruned).
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+
+# Whole feed bodies by what shapes them (kind of feed, whose, host, URLs, options, the
+# revision's epoch) and the calendar revision they were rendered at, so that a restart
+# with an unchanged calendar serves a feed with one lookup
+# (coordination.services.feed_store). A cache, not data: one row per feed, replaced when
+# the feed is rendered at a newer revision; any row may be deleted at any time.
+calendar_feed_cache = Table(
+    "calendar_feed_cache",
+    Base.metadata,
+    Column("key", String(64), primary_key=True),
+    Column("revision", BigInteger, nullable=False),
     Column("body", LargeBinary, nullable=False),
 )
 

@@ -20,7 +20,7 @@ first one's locks, held by this very thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text
@@ -32,7 +32,7 @@ from coordination.interop.ical import CalendarEntry
 from coordination.models import Meeting
 from coordination.models.meetings import meeting_ical_cache
 
-__all__ = ["DatabaseEventStore", "save_events"]
+__all__ = ["DatabaseEventStore", "save_events", "write_aside"]
 
 log = logging.getLogger(__name__)
 
@@ -89,17 +89,25 @@ def save_events(session: Session, rendered: Sequence[tuple[CalendarEntry, str, b
     ]
     if not rows:
         return
+    write_aside(session, lambda connection: _write(connection, rows))
+
+
+def write_aside(session: Session, write: Callable[[Connection], None]) -> None:
+    """Write cache rows beside the session's transaction: in a short transaction of
+    their own, or, when the session's transaction has written already, in a savepoint
+    of it (a second connection would wait for this thread's own locks). Nothing is
+    written to an in-memory SQLite database: nothing there outlives the process."""
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
     if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return  # nothing outlives the process, and its one connection is the session's
     if _has_written(session):
         with session.begin_nested():
-            _write(session.connection(), rows)
+            write(session.connection())
     else:
         assert isinstance(engine, Engine)
         with engine.begin() as connection:
-            _write(connection, rows)
+            write(connection)
 
 
 def _has_written(session: Session) -> bool:

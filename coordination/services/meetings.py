@@ -51,6 +51,7 @@ from coordination.models import (
     Result,
     Theme,
 )
+from coordination.models.calendar_revision import names_column
 from coordination.models.meetings import meeting_theme
 from coordination.services.event_store import DatabaseEventStore
 from coordination.vocab import (
@@ -789,7 +790,9 @@ def feed_entries(
     """Calendar entries for a feed's meetings, loaded in a fixed number of queries.
 
     With a ``cache`` only meetings whose version changed since the last call are loaded
-    (a meeting's version moves with every change to it, its invitees or exceptions).
+    (a meeting's version moves with every change to it, its invitees or exceptions), and
+    all of them again once a person, organisation, country or theme was written (the
+    calendar's names revision).
 
     ``url_template`` (e.g. ``"https://example.org/meetings/{id}"``) gives each event's URL.
     Invitees are read as plain rows, not objects: a feed of thousands of meetings has
@@ -798,12 +801,25 @@ def feed_entries(
     if cache is None:
         return list(_load_entries(session, query, host, url_template, reminder_minutes).values())
     where = str(session.get_bind().engine.url)
+    # The names revision is part of each key: a renamed person or organisation changes
+    # events of meetings whose own version stays (coordination.models.calendar_revision).
     versions = session.execute(
-        query.with_only_columns(Meeting.id, Meeting.version, Meeting.updated_at)
+        query.with_only_columns(Meeting.id, Meeting.version, Meeting.updated_at, names_column())
     ).all()
+    if versions and versions[0][3] is None:  # no revision row: nothing to key names by
+        return list(_load_entries(session, query, host, url_template, reminder_minutes).values())
     keys = {
-        meeting_id: (where, meeting_id, version, updated, host, url_template, reminder_minutes)
-        for meeting_id, version, updated in versions
+        meeting_id: (
+            where,
+            names,
+            meeting_id,
+            version,
+            updated,
+            host,
+            url_template,
+            reminder_minutes,
+        )
+        for meeting_id, version, updated, names in versions
     }
     found = {meeting_id: cache.get(key) for meeting_id, key in keys.items()}
     missing = [meeting_id for meeting_id, entry in found.items() if entry is None]
@@ -815,7 +831,7 @@ def feed_entries(
             if meeting_id in keys:
                 cache.put(keys[meeting_id], entry)
                 found[meeting_id] = entry
-    return [found[meeting_id] for meeting_id, _, _ in versions if found[meeting_id] is not None]
+    return [found[meeting_id] for meeting_id, _, _, _ in versions if found[meeting_id] is not None]
 
 
 def _load_entries(

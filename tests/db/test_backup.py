@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from coordination.commands.maintenance import backup, restore
 from coordination.models import AuditEntry, Organisation
+from coordination.models.calendar_revision import read_revision
 from tests import factories
 
 
@@ -40,10 +41,14 @@ def test_backup_restore_cycle_gives_back_the_same_data(engine, session, db_url, 
     assert snapshot(session) != before
     session.close()
 
+    epoch = read_revision(session.connection()).epoch
+    session.close()
     result = runner.invoke(restore, ["--database", db_url, "--yes", str(target)])
     assert result.exit_code == 0, result.output
     session.expire_all()
     assert snapshot(session) == before
+    # Feed states memoised before the restore are never taken for the restored data's.
+    assert read_revision(session.connection()).epoch != epoch
 
 
 def test_restore_refuses_a_file_that_is_not_a_backup(engine, db_url, session, tmp_path):

@@ -135,11 +135,7 @@ def test_a_change_to_a_meeting_changes_the_etag(app, client, partner, data):
     assert "Dhaka dialogue (moved room)" in summaries(response.data)
 
 
-def test_304_costs_one_small_query_on_the_meetings(app, client, partner):
-    url = f"/feeds/{token(app, partner)}.ics"
-    etag = client.get(url).headers["ETag"]
-    with app.app_context():
-        engine = db.engine
+def _statements_of(engine, request) -> list[str]:
     statements: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
@@ -147,21 +143,50 @@ def test_304_costs_one_small_query_on_the_meetings(app, client, partner):
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        response = client.get(url, headers={"If-None-Match": etag})
+        request()
     finally:
         event.remove(engine, "before_cursor_execute", record)
+    return statements
+
+
+def test_304_costs_one_statement_by_primary_keys(app, client, partner, data):
+    url = f"/feeds/{token(app, partner)}.ics"
+    etag = client.get(url).headers["ETag"]
+    with app.app_context():
+        engine = db.engine
+    found: list = []
+    statements = _statements_of(
+        engine, lambda: found.append(client.get(url, headers={"If-None-Match": etag}))
+    )
+    (response,) = found
     assert response.status_code == 304
-    # One statement: the token's account (by primary key) together with one aggregate
-    # over the feed's meetings. Nothing is loaded or rendered, no session is opened.
+    # One statement: the token's account and the calendar revision, both by primary key.
+    # The feed's state was computed at this revision already; nothing else is read.
     assert len(statements) == 1, statements
     (check,) = statements
-    assert "app_user" in check and "count(" in check.lower() and "max(" in check.lower()
-    assert "meeting_ical_cache" not in check
+    assert "app_user" in check and "calendar_revision" in check
+    assert "meeting" not in check and "count(" not in check.lower()
     assert "Set-Cookie" not in response.headers and "Vary" not in response.headers
     assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
+
+    # A write anywhere in the calendar (here: another feed's meeting, through another
+    # engine) moves the revision: the next check computes the aggregate once more and
+    # keeps the ETag, since this feed did not change; the one after is one statement.
+    stranger = data.scalars(select(Meeting).where(Meeting.title == "Not theirs")).one()
+    svc.update_meeting(data, stranger, title="Still not theirs")
+    data.commit()
+    found.clear()
+    statements = _statements_of(
+        engine, lambda: found.append(client.get(url, headers={"If-None-Match": etag}))
+    )
+    assert found[0].status_code == 304
+    assert len(statements) == 2 and "count(" in statements[1].lower(), statements
+    assert "calendar_revision" in statements[1]
+    statements = _statements_of(engine, lambda: client.get(url, headers={"If-None-Match": etag}))
+    assert len(statements) == 1, statements
 
 
 def test_forged_and_malformed_tokens_are_404(app, client, partner):
@@ -364,3 +389,62 @@ def test_no_async_teardown_after_each_request(app):
     names = [f.__name__ for f in app.teardown_appcontext_funcs]
     assert "_close_async_sessions" not in names
     assert "_close_sessions" in names
+
+
+# -- whole feed bodies kept across restarts ----------------------------------------------
+
+
+def _restart() -> None:
+    """What a new process starts with: nothing in memory (the database stays)."""
+    from coordination.feeds import FEED_STATES
+    from coordination.interop import ical
+
+    ical.DEFAULT_CACHE.clear()
+    svc.ENTRY_CACHE.clear()
+    FEED_STATES.clear()
+
+
+def test_after_a_restart_an_unchanged_feed_is_one_lookup_and_a_change_is_never_stale(
+    app, client, partner, data, monkeypatch
+):
+    from coordination.models import Organisation, Person
+
+    url = f"/feeds/{token(app, partner, 'organisation')}.ics"
+    first = client.get(url)
+    with app.app_context():
+        engine = db.engine
+    _restart()
+    serialised: list[int] = []
+    real = icalendar.Calendar.to_ical
+    monkeypatch.setattr(
+        icalendar.Calendar,
+        "to_ical",
+        lambda *a, **k: serialised.append(1) or real(*a, **k),
+    )
+    found: list = []
+    statements = _statements_of(engine, lambda: found.append(client.get(url)))
+    assert found[0].status_code == 200 and found[0].data == first.data
+    assert found[0].headers["ETag"] == first.headers["ETag"]
+    # Account and revision; the feed's state; its stored body. Nothing rendered.
+    assert len(statements) == 3, statements
+    assert "calendar_feed_cache" in statements[2] and not serialised
+
+    person = data.scalars(select(Person).where(Person.name == "Nasrin Akter")).one()
+    organisation = data.get(Organisation, partner.organisation_id)
+    meeting = data.scalars(select(Meeting).where(Meeting.title == "BGMEA seat")).one()
+    changes = [
+        (lambda: svc.update_meeting(data, meeting, title="BGMEA seat, moved"), b"moved"),
+        (lambda: setattr(person, "name", "Nasrin Akter Khan"), b"Nasrin Akter Khan"),
+        (lambda: setattr(organisation, "name", "BGMEA Dhaka"), b"Meetings: BGMEA Dhaka"),
+    ]
+    for change, shown in changes:
+        change()
+        data.commit()
+        _restart()
+        response = client.get(url)
+        assert response.status_code == 200
+        assert shown in response.data.replace(b"\r\n ", b""), shown
+    # Another host in UIDs is another feed body.
+    app.config["CALENDAR_HOST"] = "elsewhere.example"
+    _restart()
+    assert b"@elsewhere.example" in client.get(url).data

@@ -164,9 +164,10 @@ PRIVATE_MODELS: dict[type, str] = {
 
 
 # Derived caches, not data: any request that renders a calendar feed may fill
-# meeting_ical_cache (serialised events, see coordination.services.event_store), and
-# any that shows progress indicator_progress_cache (coordination.services.progress_snapshot).
-CACHE_TABLES = frozenset({"meeting_ical_cache", "indicator_progress_cache"})
+# meeting_ical_cache and calendar_feed_cache (serialised events and feed bodies, see
+# coordination.services.event_store and feed_store), and any that shows progress
+# indicator_progress_cache (coordination.services.progress_snapshot).
+CACHE_TABLES = frozenset({"meeting_ical_cache", "calendar_feed_cache", "indicator_progress_cache"})
 
 
 def snapshot(engine: Engine) -> dict[str, tuple[int, str]]:
