@@ -9,12 +9,14 @@ countries and themes named in events or deciding who is in a feed) raises the on
 ``calendar_revision`` by one, and a feed's state computed at revision N stays right for
 as long as the revision reads N (:mod:`coordination.feeds`, ``open_feed``).
 
-The raise is done for every SQLAlchemy statement, ORM flush or Core
+The raise is noted for every SQLAlchemy statement, ORM flush or Core
 ``insert()``/``update()``/``delete()`` alike, by an engine listener: no write path can
-forget it. It runs before the transaction's first such write, once per transaction; its
-row lock serialises writers of these tables on PostgreSQL until they commit, so a reader
-sees either a write's data with its revision or neither. Raw SQL written as text does
-not pass the listener: call :func:`bump_calendar_revision` after it.
+forget it. It is made once per transaction, as the last statement before its commit
+(in autocommit mode, at once), so the data and the revision become visible together,
+and the row is locked only from that statement to the commit: writers of these tables
+queue for an instant on PostgreSQL, not for the length of their transactions (an
+import writing organisations does not hold up meeting edits). Raw SQL written as text
+does not pass the listener: call :func:`bump_calendar_revision` after it.
 
 ``epoch`` is drawn at random when the row is made: a database made afresh (or emptied
 and started again) starts at revision 0 again, and the epoch tells its revisions from
@@ -92,17 +94,12 @@ FEED_TABLES = frozenset(
 NAME_TABLES = frozenset({"person", "organisation", "country", "theme"})
 
 _ROW = 1
-# (the transaction, whether names was raised in it too)
-_BUMPED = "coordination_calendar_revision_bumped"
+# (the transaction that wrote a feed table, whether it wrote a name table too)
+_PENDING = "coordination_calendar_revision_pending"
 _BUMP = (
     update(calendar_revision)
     .where(calendar_revision.c.id == _ROW)
     .values(value=calendar_revision.c.value + 1)
-)
-_BUMP_NAMES_ONLY = (
-    update(calendar_revision)
-    .where(calendar_revision.c.id == _ROW)
-    .values(names=calendar_revision.c.names + 1)
 )
 _BUMP_NAMES = (
     update(calendar_revision)
@@ -167,7 +164,6 @@ def bump_calendar_revision(connection: Connection, *, names: bool = True) -> Non
     """Raise the revision now, e.g. after raw SQL that wrote one of :data:`FEED_TABLES`
     (``names``: or of :data:`NAME_TABLES`; when unsure, leave it on)."""
     connection.execute(_BUMP_NAMES if names else _BUMP)
-    connection.info[_BUMPED] = (connection.get_transaction(), names)
 
 
 @event.listens_for(calendar_revision, "after_create")
@@ -176,24 +172,33 @@ def _first_row(_table: Table, connection: Connection, **_: Any) -> None:
 
 
 @event.listens_for(Engine, "before_execute")
-def _bump_before_feed_writes(connection: Connection, statement: Any, *_: Any, **__: Any) -> None:
+def _note_feed_writes(connection: Connection, statement: Any, *_: Any, **__: Any) -> None:
     if not isinstance(statement, UpdateBase):
         return
     name = getattr(getattr(statement, "table", None), "name", None)
     if name not in FEED_TABLES:
         return
     names = name in NAME_TABLES
-    transaction = connection.get_transaction()
-    done, with_names = connection.info.get(_BUMPED, (None, False))
-    if transaction is None or done is not transaction:
+    if connection._is_autocommit_isolation():  # each statement commits on its own
         bump_calendar_revision(connection, names=names)
-    elif names and not with_names:  # raised already, but not the names
-        connection.execute(_BUMP_NAMES_ONLY)
-        connection.info[_BUMPED] = (transaction, True)
-    # else: once per transaction; the row stays locked until it ends
+        return
+    transaction = connection.get_transaction()
+    noted, with_names = connection.info.get(_PENDING, (None, False))
+    if noted is transaction:
+        names = names or with_names
+    connection.info[_PENDING] = (transaction, names)
 
 
-@event.listens_for(Engine, "rollback_savepoint")
-def _forget_rolled_back_bump(connection: Connection, *_: Any) -> None:
-    # The savepoint may have held the raise: raise again with the next write.
-    connection.info.pop(_BUMPED, None)
+@event.listens_for(Engine, "commit")
+def _bump_at_commit(connection: Connection) -> None:
+    # Runs just before the DBAPI commit, inside the transaction: a failure here fails
+    # the commit, so no write is ever committed without its raise. (A savepoint rolled
+    # back since the write still raises it: one raise too many is harmless.)
+    noted, names = connection.info.pop(_PENDING, (None, False))
+    if noted is not None and noted is connection.get_transaction():
+        bump_calendar_revision(connection, names=names)
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_rolled_back_writes(connection: Connection) -> None:
+    connection.info.pop(_PENDING, None)

@@ -373,3 +373,27 @@ def test_only_name_tables_raise_the_names_revision(session):
     session.flush()
     w["organisation"].name = "Org renamed"
     assert names() == before + 1
+
+
+def test_a_long_transaction_does_not_hold_up_other_writers(session, db_url):
+    """The raise is the last statement before a commit: a transaction that wrote an
+    organisation and is still open does not make another one's meeting edit wait."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer at a time in any case")
+    w = _world(session)
+    before = _value(session)
+    other_engine = make_engine(db_url)
+    try:
+        with Session(other_engine) as long_running:
+            organisation = long_running.get(Organisation, w["organisation"].id)
+            organisation.name = "Still importing"
+            long_running.flush()  # written, not committed
+            session.execute(text("SET LOCAL lock_timeout = '3s'"))
+            w["other"].title = "Edited meanwhile"
+            session.flush()
+            session.commit()  # would time out if the revision row were locked
+            assert _value(session) == before + 1
+            long_running.commit()
+        assert _value(session) == before + 2
+    finally:
+        other_engine.dispose()
