@@ -20,34 +20,35 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-__all__ = ["has_written", "store_derived"]
+__all__ = ["has_written", "store_derived", "write_aside"]
 
 log = logging.getLogger(__name__)
 
 
 def store_derived(session: Session, write: Callable[[Connection], None], *, what: str) -> None:
-    """Run ``write`` on a connection to the session's database, committed at once.
-
-    ``what`` names the data in the warning logged when storing fails.
-    """
+    """:func:`write_aside`, logging a failure (``what`` names the data) instead of raising."""
     try:
-        bind = session.get_bind()
-        engine = bind.engine if isinstance(bind, Connection) else bind
-        in_memory = engine.dialect.name == "sqlite" and engine.url.database in (
-            None,
-            "",
-            ":memory:",
-        )
-        if in_memory or has_written(session):
-            # An in-memory database has one connection: the session's own.
-            with session.begin_nested():
-                write(session.connection())
-        else:
-            assert isinstance(engine, Engine)
-            with engine.begin() as connection:
-                write(connection)
+        write_aside(session, write)
     except SQLAlchemyError as error:
         log.warning("%s not stored (served anyway): %s", what, error)
+
+
+def write_aside(session: Session, write: Callable[[Connection], None]) -> None:
+    """Run ``write`` on a connection to the session's database, committed at once: in a
+    short transaction of its own, or in a savepoint when the session's transaction has
+    written already. Nothing is written to an in-memory SQLite database: nothing there
+    outlives the process, and its one connection is the session's."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return
+    if has_written(session):
+        with session.begin_nested():
+            write(session.connection())
+    else:
+        assert isinstance(engine, Engine)
+        with engine.begin() as connection:
+            write(connection)
 
 
 def has_written(session: Session) -> bool:

@@ -20,10 +20,10 @@ first one's locks, held by this very thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from coordination.interop.ical import CalendarEntry
 from coordination.models import Meeting
 from coordination.models.meetings import meeting_ical_cache
+from coordination.services._derived import write_aside
 
 __all__ = ["DatabaseEventStore", "save_events", "write_aside"]
 
@@ -90,39 +91,6 @@ def save_events(session: Session, rendered: Sequence[tuple[CalendarEntry, str, b
     if not rows:
         return
     write_aside(session, lambda connection: _write(connection, rows))
-
-
-def write_aside(session: Session, write: Callable[[Connection], None]) -> None:
-    """Write cache rows beside the session's transaction: in a short transaction of
-    their own, or, when the session's transaction has written already, in a savepoint
-    of it (a second connection would wait for this thread's own locks). Nothing is
-    written to an in-memory SQLite database: nothing there outlives the process."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
-        return  # nothing outlives the process, and its one connection is the session's
-    if _has_written(session):
-        with session.begin_nested():
-            write(session.connection())
-    else:
-        assert isinstance(engine, Engine)
-        with engine.begin() as connection:
-            write(connection)
-
-
-def _has_written(session: Session) -> bool:
-    """Whether the session's open transaction has changed anything yet."""
-    if not session.in_transaction():
-        return False
-    connection = session.connection()
-    name = connection.dialect.name
-    if name == "sqlite":  # Python's sqlite3 begins a transaction only before a write
-        raw: Any = connection.connection.dbapi_connection
-        return bool(raw is not None and raw.in_transaction)
-    if name == "postgresql":  # a transaction gets an id with its first write
-        found = connection.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL"))
-        return bool(found.scalar())
-    return True  # unknown: stay inside the caller's transaction, which is always safe
 
 
 def _write(connection: Connection, rows: list[dict[str, Any]]) -> None:

@@ -16,29 +16,26 @@ is only found by a reader of that same revision, while the write that made it ne
 committing.
 
 A cache, not data: written aside from the caller's transaction like the event store
-(:func:`coordination.services.event_store.write_aside`), one row per feed replaced by
+(:func:`coordination.services._derived.store_derived`), one row per feed replaced by
 newer revisions, errors logged and ignored; rows may be deleted at any time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from coordination.interop.ical import EVENT_FORMAT
 from coordination.models.calendar_revision import Revision
 from coordination.models.meetings import calendar_feed_cache
-from coordination.services.event_store import write_aside
+from coordination.services._derived import store_derived
 
 __all__ = ["feed_body_key", "stored_or_rendered"]
-
-log = logging.getLogger(__name__)
 
 
 def feed_body_key(revision: Revision, shape: str) -> str:
@@ -64,14 +61,12 @@ def stored_or_rendered(
     if stored is not None:
         return bytes(stored)
     body = render()
-    try:
-        write_aside(session, lambda connection: _save(connection, key, revision.value, body))
-    except SQLAlchemyError as error:
-        log.warning("feed body not stored (the feed is served anyway): %s", error)
+    save = partial(_save, key=key, revision=revision.value, body=body)
+    store_derived(session, save, what="calendar feed body")
     return body
 
 
-def _save(connection: Connection, key: str, revision: int, body: bytes) -> None:
+def _save(connection: Connection, *, key: str, revision: int, body: bytes) -> None:
     table = calendar_feed_cache
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(key=key, revision=revision, body=body)
