@@ -49,6 +49,7 @@ from coordination.analysis.progress import (
     project_progress,
     rollup_results,
 )
+from coordination.collector import collector_paused
 from coordination.errors import CoordinationError
 from coordination.models import (
     AuditEntry,
@@ -59,7 +60,6 @@ from coordination.models import (
     Project,
     Result,
 )
-from coordination.services.progress_snapshot import collector_paused
 from coordination.services.results import Detail, load_progress_snapshot
 from coordination.vocab import ResultLevel, UpdateStatus, UserRole
 

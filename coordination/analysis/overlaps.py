@@ -43,9 +43,9 @@ from coordination.analysis.snapshot import (
     DecisionRecord,
     InterventionRecord,
     Place,
-    bulk,
     fingerprint,
 )
+from coordination.collector import collector_paused
 from coordination.text import fold
 
 __all__ = [
@@ -832,7 +832,7 @@ def overlap_clusters(records: Sequence[InterventionRecord], today: date) -> list
     ...     [r("A", 1, 5), r("B", 5, 9), r("C", 9, 9), r("D", 20, 25)], date(2026, 1, 1))]
     [('A', 'B', 'C')]
     """
-    with bulk():
+    with collector_paused():
         return _clusters(_Prepared(records, today))
 
 
@@ -850,7 +850,7 @@ def find_overlaps(
     A decision applies while both interventions are exactly as they were when it was
     made (same ``version`` and :func:`fingerprint`); after any edit the pair is back.
     """
-    with bulk():
+    with collector_paused():
         return _find_overlaps(records, today, decisions, duplicates_only, min_score, clusters)
 
 

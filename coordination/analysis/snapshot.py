@@ -11,17 +11,17 @@ only") or one area of that country.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.engine import Connection
+
+from coordination.collector import collector_paused
 
 __all__ = [
     "AreaRecord",
@@ -33,7 +33,6 @@ __all__ = [
     "Place",
     "ProjectRecord",
     "Snapshot",
-    "bulk",
     "fingerprint",
     "load_areas",
     "load_decisions",
@@ -174,23 +173,6 @@ class Snapshot:
         return area.label if area is not None else f"{place.country}:#{place.area}"
 
 
-@contextmanager
-def bulk() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small objects.
-
-    Building 100,000 records (each with a few frozensets) triggers full collections
-    over and over, each scanning everything built so far: nearly half the load time.
-    None of these objects form reference cycles, so nothing is lost by waiting.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def fingerprint(record: InterventionRecord) -> str:
     """A digest of everything the overlap analysis reads about an intervention.
 
@@ -282,7 +264,7 @@ def load_interventions(
     if codes is not None:
         wanted = select(i.id).where(i.code.in_(list(codes)))
         query = query.where(i.id.in_(wanted))
-    with bulk():
+    with collector_paused():
         return _load_interventions(connection, query, wanted, t, details=details)
 
 

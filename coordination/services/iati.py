@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from coordination.collector import collector_paused
 from coordination.db import begin_writes, utcnow
 from coordination.errors import ValidationError
 from coordination.interop import iati as x
@@ -61,7 +62,6 @@ from coordination.services.interventions import (
     update_project,
     update_project_document,
 )
-from coordination.services.progress_snapshot import collector_paused
 from coordination.services.results import (
     _actual_fields,
     _category_targets,

@@ -11,11 +11,9 @@ the same transaction as the change).
 
 from __future__ import annotations
 
-import gc
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass
 from datetime import date
 from functools import partial
@@ -48,6 +46,7 @@ from coordination.analysis.progress import (
     Series,
     SeriesPoint,
 )
+from coordination.collector import collector_paused
 from coordination.errors import NotFound
 from coordination.models import (
     DimensionCategory,
@@ -64,26 +63,7 @@ from coordination.models.results import indicator_progress_cache
 from coordination.services._derived import store_derived
 from coordination.vocab import IndicatorMeasure, UpdateStatus
 
-__all__ = ["Detail", "collector_paused", "load_progress_snapshot"]
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small acyclic objects.
-
-    A large snapshot creates a few hundred thousand tuples and dataclasses; the
-    collector would otherwise scan them again and again (half the build time at
-    2,000 indicators, and on a page built from them, runs twice as slow as the others).
-    Pausing only defers it: objects made meanwhile are still tracked, and any cycle
-    among them is collected once it runs again. Also a decorator (for whole views).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+__all__ = ["Detail", "load_progress_snapshot"]
 
 
 # How much of each indicator the snapshot holds:
