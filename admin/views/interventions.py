@@ -68,9 +68,14 @@ def _names(items: Any) -> str:
 
 
 def _results_links(_view: Any, _context: Any, model: Project, _name: str) -> Markup:
-    return Markup('<a href="{}">Logframe</a> · <a href="{}">IPTT</a>').format(
+    # ProjectDocumentView names its filters in URLs: this one is its project code filter.
+    documents = url_for("projectdocument.index_view", flt0_project_code_equals=model.code)
+    return Markup(
+        '<a href="{}">Logframe</a> · <a href="{}">IPTT</a> · <a href="{}">Documents</a>'
+    ).format(
         url_for("logframe.logframe", project_id=model.id),
         url_for("logframe.iptt", project_id=model.id),
+        documents,
     )
 
 
@@ -133,8 +138,9 @@ class ProjectDocumentView(CoordinationModelView):
     column_list = ("project", "title", "category", "format", "language", "document_date", "url")
     column_searchable_list = ("title", "url")
     column_filters = ("project.code", "category", "format", "document_date")
+    named_filter_urls = True  # projects link to their documents by project code
     column_default_sort = [("project_id", False), ("category", False), ("title", False)]
-    column_labels = {"url": "Address", "document_date": "Date"}
+    column_labels = {"url": "Address", "document_date": "Date", "project.code": "Project code"}
     column_formatters = {"url": _document_link}
     column_formatters_detail = {"url": _document_link}
     form_columns = (

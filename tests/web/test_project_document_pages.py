@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -116,3 +119,19 @@ def test_donors_read_but_do_not_write(client_as, data, project):
     response = post(client, "/admin/projectdocument/new/", form(project, url=BRIEF + "?2"))
     assert response.status_code == 403
     assert data.scalar(select(func.count()).select_from(ProjectDocument)) == 1
+
+
+def test_a_project_links_to_its_own_documents(client_as, data, project):
+    other = factories.create_project(data, code="OTHER", title="Another project")
+    add_project_document(data, project, title="Our brief", url=BRIEF, category="A02")
+    add_project_document(
+        data, other, title="Their brief", url="https://example.org/theirs.pdf", category="A02"
+    )
+    data.commit()
+    client = client_as("donor")
+    listing = client.get("/admin/project/")
+    links = re.findall(r'href="([^"]*/admin/projectdocument/\?[^"]*)"', listing.text)
+    assert len(links) == 2, links  # one per project (the menu's link has no filter)
+    page = client.get(html.unescape(next(link for link in links if "DW" in link)))
+    assert page.status_code == 200
+    assert "Our brief" in page.text and "Their brief" not in page.text
