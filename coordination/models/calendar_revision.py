@@ -94,7 +94,7 @@ FEED_TABLES = frozenset(
 NAME_TABLES = frozenset({"person", "organisation", "country", "theme"})
 
 _ROW = 1
-# (the transaction that wrote a feed table, whether it wrote a name table too)
+# Set on a connection whose transaction wrote a feed table: whether it wrote a name table
 _PENDING = "coordination_calendar_revision_pending"
 _BUMP = (
     update(calendar_revision)
@@ -182,11 +182,10 @@ def _note_feed_writes(connection: Connection, statement: Any, *_: Any, **__: Any
     if connection._is_autocommit_isolation():  # each statement commits on its own
         bump_calendar_revision(connection, names=names)
         return
-    transaction = connection.get_transaction()
-    noted, with_names = connection.info.get(_PENDING, (None, False))
-    if noted is transaction:
-        names = names or with_names
-    connection.info[_PENDING] = (transaction, names)
+    # Noted on the connection, not by transaction: the first statement of a
+    # commit-as-you-go transaction runs before the transaction is begun. Every commit
+    # and rollback clears the note, so it never outlives the writes it stands for.
+    connection.info[_PENDING] = names or connection.info.get(_PENDING, False)
 
 
 @event.listens_for(Engine, "commit")
@@ -194,9 +193,8 @@ def _bump_at_commit(connection: Connection) -> None:
     # Runs just before the DBAPI commit, inside the transaction: a failure here fails
     # the commit, so no write is ever committed without its raise. (A savepoint rolled
     # back since the write still raises it: one raise too many is harmless.)
-    noted, names = connection.info.pop(_PENDING, (None, False))
-    if noted is not None and noted is connection.get_transaction():
-        bump_calendar_revision(connection, names=names)
+    if _PENDING in connection.info:
+        bump_calendar_revision(connection, names=connection.info.pop(_PENDING))
 
 
 @event.listens_for(Engine, "rollback")

@@ -397,3 +397,23 @@ def test_a_long_transaction_does_not_hold_up_other_writers(session, db_url):
         assert _value(session) == before + 2
     finally:
         other_engine.dispose()
+
+
+def test_core_writes_committed_as_they_go_raise_it(session, db_url):
+    """A plain connection whose first statement is a feed write (the transaction begins
+    with it) raises the revision at its commit, and a rolled back one does not."""
+    before = _value(session)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(update(Meeting).values(city="Dhaka"))
+            connection.commit()
+            assert _value(session) == before + 1
+            connection.execute(update(Person).values(name=Person.name))
+            connection.rollback()
+            assert _value(session) == before + 1
+            connection.execute(update(Person).values(name=Person.name))
+            connection.commit()
+        assert _value(session) == before + 2
+    finally:
+        engine.dispose()
