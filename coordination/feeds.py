@@ -218,10 +218,8 @@ class FeedStateMemo:
         with self._lock:
             known = self._states.get(key)
             # Never replace a state with an older one (a slower request finishing late).
-            if known is not None and known.revision is not None and state.revision is not None:
-                if known.revision.epoch == state.revision.epoch:
-                    if known.revision.value > state.revision.value:
-                        return
+            if known is not None and _newer(known.revision, state.revision):
+                return
             self._states[key] = state
             self._states.move_to_end(key)
             while len(self._states) > self.size:
@@ -233,6 +231,16 @@ class FeedStateMemo:
 
     def __len__(self) -> int:
         return len(self._states)
+
+
+def _newer(known: Revision | None, other: Revision | None) -> bool:
+    """Whether ``known`` is a later revision of the same epoch than ``other``."""
+    return (
+        known is not None
+        and other is not None
+        and known.epoch == other.epoch
+        and known.value > other.value
+    )
 
 
 # Feed states this process computed, shared by every request.

@@ -340,7 +340,7 @@ class UpdateValue(ReprMixin, Base):
         return f"{name}={_number(self.__dict__.get('value'))}"
 
 
-# Each indicator's figures reduced from its periods (coordination.services.results
+# Each indicator's figures reduced from its periods (coordination.services.progress_snapshot
 # documents the payload), so that progress and the logframe need not reduce every period
 # on every request. A cache, not data: a plain table written with Core (no audit trail);
 # any row may be deleted at any time. ``revision`` is raised, and ``payload`` cleared,

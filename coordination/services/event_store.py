@@ -7,14 +7,11 @@ meetings takes seconds to serialise. The process keeps what it rendered in memor
 (:func:`coordination.interop.ical.entry_fingerprint`), so stale bytes are never found:
 any change to what an event shows gives another fingerprint.
 
-It is a cache, not data, and a feed is often rendered inside a ``GET``. Hence, unlike
-other services, :meth:`DatabaseEventStore.save` commits on its own: in a short
-transaction of its own (the request's session is never committed), ignoring rows a
-concurrent writer stored first, and swallowing every database error (a read-only
-replica, a locked SQLite file): a feed is served whether or not storing works. Only when
-the caller's transaction has written already (a CLI export after an import) does it
-write inside that transaction, in a savepoint: a second connection would wait for the
-first one's locks, held by this very thread.
+It is a cache, not data, and a feed is often rendered inside a ``GET``: rows are
+written aside from the request's transaction (:mod:`coordination.services._derived`),
+ignoring rows a concurrent writer stored first, and :meth:`DatabaseEventStore.save`
+logs any database error instead of raising it: a feed is served whether or not storing
+works.
 """
 
 from __future__ import annotations
@@ -33,7 +30,7 @@ from coordination.models import Meeting
 from coordination.models.meetings import meeting_ical_cache
 from coordination.services._derived import write_aside
 
-__all__ = ["DatabaseEventStore", "save_events", "write_aside"]
+__all__ = ["DatabaseEventStore", "save_events"]
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 A snapshot is loaded in a fixed number of statements, whatever the number of
 indicators (see :func:`load_progress_snapshot`). What the progress dashboard and the
-logframe need of each indicator (its figures reduced from the periods, the period
-totals, the updates waiting) is kept in ``indicator_progress_cache``: read with the
+logframe need of each indicator (its figures reduced from the periods, its points over
+time, the updates waiting) is kept in ``indicator_progress_cache``: read with the
 indicators themselves, and computed by the database (then stored) only for indicators
 changed since (:func:`coordination.models.results._mark_progress_stale` marks them in
 the same transaction as the change).
@@ -362,7 +362,11 @@ def _compute_figures(
     for indicator_id in series.keys() | periods.keys() | pending.keys():
         measure, aggregation = rules[indicator_id]
         shape = IndicatorData(
-            "", "", measure, aggregation, periods=tuple(periods.get(indicator_id, ()))
+            code="",
+            title="",
+            measure=measure,
+            aggregation=aggregation,
+            periods=tuple(periods.get(indicator_id, ())),
         )
         figures[indicator_id] = _Figures(
             series=series.get(indicator_id, NO_PERIODS),
